@@ -1,0 +1,85 @@
+"""Checks shared by the whole library.
+
+Every public function checks what it is given and, when something is wrong, raises an error
+that says what was expected and what came, before any state is changed.
+"""
+import numbers
+
+import numpy as np
+
+
+def as_float_array(x, name, *, ndim=None, allow_empty=False):
+    """Return ``x`` as a floating-point ndarray, or raise a clear error.
+
+    Integer and boolean arrays become float64; float32 and float64 arrays keep their dtype.
+    ``ndim`` may be an int or a tuple of allowed ints.
+    """
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
+    try:
+        array = np.asarray(x)
+    except Exception as exc:  # ragged lists and other oddities
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}: {exc}") from None
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise TypeError(f"{name} must be an array of numbers, got dtype {array.dtype}")
+    if np.iscomplexobj(array):
+        raise TypeError(f"{name} must be real, got dtype {array.dtype}")
+    if not np.issubdtype(array.dtype, np.floating):
+        array = array.astype(np.float64)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if array.ndim not in allowed:
+            wanted = " or ".join(f"{d}-D" for d in allowed)
+            raise ValueError(f"{name} must be {wanted}, got {array.ndim}-D with shape {array.shape}")
+    if array.size == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one element")
+    if not np.all(np.isfinite(array)):
+        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        raise ValueError(f"{name} must be finite, got {bad} NaN or infinite value(s)")
+    return array
+
+
+def check_same_shape(a, b, name_a, name_b):
+    """Raise if two arrays differ in shape (no silent broadcasting)."""
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}")
+
+
+def check_number(value, name, *, low=None, high=None, low_open=False, high_open=False):
+    """Return ``value`` as a float if it lies in the interval, else raise ``ValueError``.
+
+    ``low_open``/``high_open`` exclude the end points, so ``low=0, high=1, high_open=True`` is [0, 1).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if not np.isfinite(value) or too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, got {value!r}")
+    return value
+
+
+def check_positive_int(value, name, *, minimum=1):
+    """Return ``value`` if it is an int >= ``minimum``, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_rng(rng, name="rng"):
+    """Return a ``np.random.Generator``: the one given, or a fresh unseeded one for ``None``."""
+    if rng is None:
+        return np.random.default_rng()
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{name} must be a numpy.random.Generator (e.g. np.random.default_rng(0)), "
+            f"got {type(rng).__name__}"
+        )
+    return rng

@@ -1,0 +1,66 @@
+"""Datasets that need no network: generated on the spot, or bundled with scikit-learn.
+
+Each function takes an explicit ``rng`` (a ``np.random.Generator``) and returns float64 features
+X: (N, d) and targets y: (N,).
+"""
+import numpy as np
+from sklearn import datasets as _sk
+from sklearn.model_selection import train_test_split as _sk_split
+
+from ._validation import check_number, check_positive_int, check_rng
+
+
+def _seed(rng):
+    # scikit-learn wants an int seed; drawing it from rng keeps everything tied to one Generator.
+    return int(check_rng(rng).integers(2**31 - 1))
+
+
+def two_moons(n_samples=200, *, noise=0.1, rng=None):
+    """Two interleaved half circles, labels 0/1: a classic that no straight line can separate."""
+    check_positive_int(n_samples, "n_samples", minimum=2)
+    check_number(noise, "noise", low=0.0)
+    X, y = _sk.make_moons(n_samples=n_samples, noise=noise, random_state=_seed(rng))
+    return X.astype(np.float64), y.astype(np.int64)
+
+
+def circles(n_samples=200, *, noise=0.05, factor=0.5, rng=None):
+    """A small circle (label 1) inside a large one (label 0)."""
+    check_positive_int(n_samples, "n_samples", minimum=2)
+    check_number(noise, "noise", low=0.0)
+    check_number(factor, "factor", low=0.0, high=1.0, low_open=True, high_open=True)
+    X, y = _sk.make_circles(n_samples=n_samples, noise=noise, factor=factor, random_state=_seed(rng))
+    return X.astype(np.float64), y.astype(np.int64)
+
+
+def linearly_separable(n_samples=200, *, margin=0.5, rng=None):
+    """Two Gaussian blobs, labels 0/1, that a single perceptron can separate."""
+    check_positive_int(n_samples, "n_samples", minimum=2)
+    rng = check_rng(rng)
+    y = (np.arange(n_samples) % 2).astype(np.int64)
+    centres = np.where(y[:, None] == 1, 1.0 + margin, -1.0 - margin) * np.array([1.0, 0.6])
+    X = centres + rng.normal(0.0, 0.7, (n_samples, 2))
+    order = rng.permutation(n_samples)
+    return X[order], y[order]
+
+
+def regression_1d(n_samples=100, *, noise=0.1, rng=None):
+    """y = sin(2πx) + noise for x uniform in [0, 1]. X: (N, 1), y: (N,)."""
+    check_positive_int(n_samples, "n_samples", minimum=2)
+    check_number(noise, "noise", low=0.0)
+    rng = check_rng(rng)
+    x = np.sort(rng.uniform(0.0, 1.0, n_samples))
+    y = np.sin(2 * np.pi * x) + rng.normal(0.0, noise, n_samples)
+    return x[:, None], y
+
+
+def digits():
+    """scikit-learn's bundled 8×8 handwritten digits: X (1797, 64) scaled to [0, 1], y (1797,) in 0..9."""
+    bunch = _sk.load_digits()
+    return bunch.data.astype(np.float64) / 16.0, bunch.target.astype(np.int64)
+
+
+def train_test_split(X, y, *, test_size=0.25, rng=None, stratify=True):
+    """Split into (X_train, X_test, y_train, y_test), stratified by class when ``y`` is integer."""
+    y = np.asarray(y)
+    use_strata = stratify and np.issubdtype(y.dtype, np.integer)
+    return _sk_split(X, y, test_size=test_size, random_state=_seed(rng), stratify=y if use_strata else None)

@@ -1,0 +1,1 @@
+"""Optimizers with torch.optim's names, arguments, defaults and update order."""

@@ -1,0 +1,1 @@
+"""Training loops: mini-batches, fit, early stopping."""
