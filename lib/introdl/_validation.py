@@ -8,6 +8,10 @@ import numbers
 import numpy as np
 
 
+class NonFiniteError(ValueError):
+    """An array that should hold finite numbers holds NaN or infinity."""
+
+
 def as_float_array(x, name, *, ndim=None, allow_empty=False):
     """Return ``x`` as a floating-point ndarray, or raise a clear error.
 
@@ -35,7 +39,7 @@ def as_float_array(x, name, *, ndim=None, allow_empty=False):
         raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one element")
     if not np.all(np.isfinite(array)):
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise ValueError(f"{name} must be finite, got {bad} NaN or infinite value(s)")
+        raise NonFiniteError(f"{name} must be finite, got {bad} NaN or infinite value(s)")
     return array
 
 

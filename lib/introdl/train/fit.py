@@ -1,0 +1,93 @@
+"""The training loop: mini-batches, forward, loss, backward, step — and knowing when to stop."""
+import numpy as np
+
+from .._validation import NonFiniteError, as_float_array, check_positive_int, check_rng
+from .batches import minibatches
+from .early_stopping import EarlyStopping
+from .evaluate import evaluate_loss
+from .history import History
+
+
+class DivergedError(RuntimeError):
+    """Training produced an infinite or NaN loss. ``history`` keeps what was recorded until then."""
+
+    def __init__(self, message, *, epoch, step, history):
+        super().__init__(message)
+        self.epoch = epoch
+        self.step = step
+        self.history = history
+
+
+def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size, rng, validation=None,
+        early_stopping=None):
+    """Train ``model`` with mini-batch gradient descent and return a ``History``.
+
+    X: (N, ...) inputs; y: (N, ...) targets, as ``loss_fn`` expects them.
+    Each epoch shuffles the data with ``rng`` and, for every mini-batch of ``batch_size`` rows,
+    computes the loss, runs backward and takes one optimizer step.
+    validation: an optional (X_val, y_val) pair, evaluated in eval mode after every epoch.
+    early_stopping: an optional ``EarlyStopping`` (needs ``validation``).
+    Raises ``DivergedError`` (with the step and epoch) if the loss becomes inf or NaN.
+    """
+    X = as_float_array(X, "X")
+    y = np.asarray(y)
+    if len(y) != len(X):
+        raise ValueError(f"X and y must have the same number of examples, got {len(X)} and {len(y)}")
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    rng = check_rng(rng)
+    if early_stopping is not None:
+        if not isinstance(early_stopping, EarlyStopping):
+            raise TypeError(f"early_stopping must be an EarlyStopping, got {type(early_stopping).__name__}")
+        if validation is None:
+            raise ValueError("early_stopping needs validation=(X_val, y_val) to watch")
+    if validation is not None:
+        X_val, y_val = validation
+        X_val = as_float_array(X_val, "X_val")
+
+    history = History()
+    model.train()
+    for epoch in range(1, epochs + 1):
+        total, count = 0.0, 0
+        for X_batch, y_batch in minibatches(X, y, batch_size, rng=rng):
+            history.steps += 1
+            loss = _training_step(model, loss_fn, optimizer, X_batch, y_batch, epoch, history)
+            total += loss * len(X_batch)
+            count += len(X_batch)
+        history.train_loss.append(total / count)
+
+        if validation is not None:
+            history.val_loss.append(evaluate_loss(model, loss_fn, X_val, y_val))
+            if history.best_epoch is None or history.val_loss[-1] < history.val_loss[history.best_epoch - 1]:
+                history.best_epoch = epoch
+            if early_stopping is not None and early_stopping.update(history.val_loss[-1], epoch, model):
+                history.stopped_epoch = epoch
+                break
+
+    if early_stopping is not None:
+        history.best_epoch = early_stopping.best_epoch
+        if early_stopping.restore_best:
+            early_stopping.restore(model)
+    return history
+
+
+def _training_step(model, loss_fn, optimizer, X_batch, y_batch, epoch, history):
+    """One step of gradient descent on one mini-batch; returns the batch's loss."""
+    try:
+        # Overflow inside the network is a sign of divergence, not something to plot.
+        with np.errstate(over="raise", invalid="raise"):
+            optimizer.zero_grad()
+            loss = loss_fn(model(X_batch), y_batch)
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"loss = {loss}")
+            model.backward(loss_fn.backward())
+            optimizer.step()
+    except (FloatingPointError, NonFiniteError) as err:
+        lr = getattr(optimizer, "lr", None)
+        advice = f" (lr = {lr:g}); try a smaller learning rate" if lr is not None else ""
+        raise DivergedError(
+            f"training diverged at step {history.steps} (epoch {epoch}): the loss became infinite "
+            f"or NaN{advice}. Cause: {err}",
+            epoch=epoch, step=history.steps, history=history,
+        ) from None
+    return loss

@@ -1,0 +1,76 @@
+"""An explorer: one slider, one figure that follows it, in a kernel and on the website alike.
+
+In a live kernel (JupyterLab, Binder, Colab) it shows real ipywidgets: the slider calls the
+render function and the figure is redrawn on every move. Displayed output also carries a static
+twin (see ``static_twin``) as text/html, which the website shows, so the slider works there too.
+"""
+import numpy as np
+
+from .static_twin import figure_to_png, slider_html
+
+
+class Explorer:
+    """A slider over ``grid`` that redraws ``render(value)``.
+
+    render: value -> matplotlib Figure (a pure function of the value; the explorer closes it).
+    grid: the values the static twin precomputes (the live slider moves over the same range).
+    readout: optional value -> short text shown under the slider ("diverged at step 12").
+    log_scale: a logarithmic slider (for learning rates).
+    """
+
+    def __init__(self, render, grid, *, description, initial=None, readout=None, log_scale=False,
+                 value_format="{:.3g}", alt="figure"):
+        self.render = render
+        self.grid = [float(v) for v in grid]
+        if len(self.grid) < 2:
+            raise ValueError(f"an explorer needs at least 2 grid values, got {len(self.grid)}")
+        self.description = description
+        self.readout = readout or (lambda value: "")
+        self.log_scale = log_scale
+        self.value_format = value_format
+        self.alt = alt
+        self.initial_index = int(np.argmin(np.abs(np.asarray(self.grid) - (self.grid[0] if initial is None else initial))))
+
+    def png(self, value):
+        """The figure for ``value`` as PNG bytes: what both the live and the static view show."""
+        return figure_to_png(self.render(value))
+
+    def static_html(self):
+        """The static twin: every grid value rendered once, switched by a range input."""
+        return slider_html(
+            [self.png(v) for v in self.grid],
+            [self.value_format.format(v) for v in self.grid],
+            description=self.description,
+            readouts=[self.readout(v) for v in self.grid],
+            initial_index=self.initial_index,
+            alt=self.alt,
+        )
+
+    def widget(self):
+        """The live view: an ipywidgets slider, a readout and an image redrawn on every move."""
+        import ipywidgets as w
+
+        low, high, start = self.grid[0], self.grid[-1], self.grid[self.initial_index]
+        if self.log_scale:
+            slider = w.FloatLogSlider(value=start, base=10, min=np.log10(low), max=np.log10(high),
+                                      step=(np.log10(high) - np.log10(low)) / 200, description=self.description,
+                                      continuous_update=True, readout_format=".3g")
+        else:
+            slider = w.FloatSlider(value=start, min=low, max=high, step=(high - low) / 100,
+                                   description=self.description, continuous_update=True, readout_format=".3g")
+        slider.style.description_width = "initial"
+        slider.layout.width = "32em"
+        image = w.Image(value=self.png(start), format="png")
+        text = w.Label(value=self.readout(start))
+
+        def redraw(change):
+            image.value = self.png(change["new"])
+            text.value = self.readout(change["new"])
+
+        slider.observe(redraw, names="value")
+        return w.VBox([slider, text, image])
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = self.widget()._repr_mimebundle_()
+        bundle["text/html"] = self.static_html()
+        return bundle
