@@ -1,0 +1,174 @@
+"""The training loop: mini-batches, fit on a problem it must solve, divergence, early stopping."""
+import numpy as np
+import pytest
+import torch
+
+from introdl import data, nn, optim
+from introdl.train import (DivergedError, EarlyStopping, accuracy, batches_per_epoch, evaluate_loss,
+                           fit, minibatches)
+
+
+def small_mlp(rng, inputs=2, hidden=16, outputs=2):
+    return nn.Sequential(nn.Linear(inputs, hidden, rng=rng), nn.Tanh(), nn.Linear(hidden, outputs, rng=rng))
+
+
+# ---------------------------------------------------------------- mini-batches
+@pytest.mark.parametrize("n, batch_size", [(10, 3), (12, 4), (7, 7), (5, 10)])
+def test_minibatches_cover_every_example_once(n, batch_size):
+    X = np.arange(n * 2, dtype=float).reshape(n, 2)
+    y = np.arange(n)
+    batches = list(minibatches(X, y, batch_size, rng=np.random.default_rng(0)))
+    assert len(batches) == batches_per_epoch(n, batch_size)
+    seen = np.concatenate([yb for _, yb in batches])
+    assert sorted(seen) == list(range(n))  # without replacement
+    assert all(len(yb) == batch_size for _, yb in batches[:-1])
+    for xb, yb in batches:  # rows stay paired with their labels
+        np.testing.assert_array_equal(xb[:, 0], 2 * yb)
+
+
+def test_minibatches_shuffle_with_the_given_rng():
+    X, y = np.zeros((50, 1)), np.arange(50)
+    order = lambda seed: np.concatenate([yb for _, yb in minibatches(X, y, 8, rng=np.random.default_rng(seed))])
+    np.testing.assert_array_equal(order(1), order(1))
+    assert not np.array_equal(order(1), order(2))
+    assert not np.array_equal(order(1), np.arange(50))
+    unshuffled = np.concatenate([yb for _, yb in minibatches(X, y, 8, rng=np.random.default_rng(1), shuffle=False)])
+    np.testing.assert_array_equal(unshuffled, np.arange(50))
+
+
+@pytest.mark.parametrize("batch_size, error, match", [(0, ValueError, "batch_size must be an integer >= 1, got 0"),
+                                                      (2.5, TypeError, "batch_size must be an integer")])
+def test_minibatches_reject_bad_batch_sizes(batch_size, error, match):
+    with pytest.raises(error, match=match):
+        list(minibatches(np.zeros((4, 1)), np.zeros(4), batch_size, rng=np.random.default_rng(0)))
+
+
+def test_minibatches_reject_mismatched_lengths_and_empty_data():
+    with pytest.raises(ValueError, match="same number of examples, got 4 and 3"):
+        list(minibatches(np.zeros((4, 1)), np.zeros(3), 2, rng=np.random.default_rng(0)))
+    with pytest.raises(ValueError, match="empty"):
+        list(minibatches(np.zeros((0, 1)), np.zeros(0), 2, rng=np.random.default_rng(0)))
+
+
+# ---------------------------------------------------------------- fit
+def test_fit_solves_two_moons():
+    rng = np.random.default_rng(0)
+    X, y = data.two_moons(400, noise=0.1, rng=rng)
+    model = small_mlp(rng)
+    history = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.02), X, y,
+                  epochs=60, batch_size=32, rng=rng)
+    assert history.epochs_run == 60 and history.stopped_epoch is None
+    assert history.steps == 60 * batches_per_epoch(400, 32)
+    assert history.train_loss[-1] < 0.1 * history.train_loss[0]
+    assert accuracy(model, X, y) > 0.97
+
+
+def test_fit_records_validation_loss_in_eval_mode():
+    rng = np.random.default_rng(1)
+    X, y = data.two_moons(200, rng=rng)
+    model = nn.Sequential(nn.Linear(2, 32, rng=rng), nn.ReLU(), nn.Dropout(0.5, rng=rng), nn.Linear(32, 2, rng=rng))
+    history = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, y,
+                  epochs=3, batch_size=50, rng=rng, validation=(X, y))
+    assert len(history.val_loss) == 3
+    # Eval mode turns dropout off, so the recorded value is reproducible afterwards.
+    assert history.val_loss[-1] == evaluate_loss(model, nn.CrossEntropyLoss(), X, y)
+    assert model.training  # fit leaves the model in training mode
+    assert history.best_epoch == int(np.argmin(history.val_loss)) + 1
+
+
+def test_fit_matches_a_plain_torch_loop_with_the_same_batches():
+    """fit is nothing but: for each shuffled batch, zero_grad, loss, backward, step."""
+    rng = np.random.default_rng(2)
+    X, y = data.two_moons(90, rng=rng)
+    model = small_mlp(rng)
+    twin = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2)).double()
+    for ours, theirs in zip(model.parameters(), twin.parameters()):
+        theirs.data.copy_(torch.as_tensor(ours.data))
+    fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.3, momentum=0.9, weight_decay=1e-3),
+        X, y, epochs=4, batch_size=16, rng=np.random.default_rng(7))
+
+    torch_opt = torch.optim.SGD(twin.parameters(), lr=0.3, momentum=0.9, weight_decay=1e-3)
+    batch_rng = np.random.default_rng(7)  # the same seed gives fit's batch order
+    for _ in range(4):
+        for xb, yb in minibatches(X, y, 16, rng=batch_rng):
+            torch_opt.zero_grad()
+            torch.nn.functional.cross_entropy(twin(torch.as_tensor(xb)), torch.as_tensor(yb)).backward()
+            torch_opt.step()
+    for ours, theirs in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_fit_reports_divergence_with_the_step():
+    rng = np.random.default_rng(3)
+    X, y = data.regression_1d(64, rng=rng)
+    model = nn.Sequential(nn.Linear(1, 32, rng=rng), nn.ReLU(), nn.Linear(32, 1, rng=rng))
+    with pytest.raises(DivergedError, match=r"training diverged at step \d+ \(epoch \d+\).*lr = 50") as caught:
+        fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=50.0), X, y[:, None],
+            epochs=20, batch_size=8, rng=rng)
+    err = caught.value
+    assert f"step {err.step} " in str(err)
+    # The epochs before the one that diverged were recorded, and they were finite.
+    assert err.history.epochs_run == err.epoch - 1
+    assert all(np.isfinite(err.history.train_loss))
+    assert 1 <= err.step <= 20 * 8
+
+
+def test_fit_rejects_bad_arguments():
+    rng = np.random.default_rng(0)
+    model = small_mlp(rng)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    X, y = np.zeros((10, 2)), np.zeros(10, dtype=int)
+    with pytest.raises(ValueError, match="same number of examples, got 10 and 9"):
+        fit(model, nn.CrossEntropyLoss(), opt, X, y[:9], epochs=1, batch_size=2, rng=rng)
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1, got 0"):
+        fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=0, batch_size=2, rng=rng)
+    with pytest.raises(ValueError, match="early_stopping needs validation"):
+        fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=1, batch_size=2, rng=rng, early_stopping=EarlyStopping())
+    with pytest.raises(ValueError, match="X must be finite"):
+        fit(model, nn.CrossEntropyLoss(), opt, np.full((10, 2), np.nan), y, epochs=1, batch_size=2, rng=rng)
+
+
+# ---------------------------------------------------------------- early stopping
+def overfitting_run(early_stopping, epochs=150):
+    """A wide network on 60 digits: validation loss falls, then rises as it memorises."""
+    rng = np.random.default_rng(4)
+    X, y = data.digits()
+    X_train, X_val, y_train, y_val = data.train_test_split(X, y, test_size=0.5, rng=rng)
+    X_train, y_train = X_train[:60], y_train[:60]
+    model = nn.Sequential(nn.Linear(64, 256, rng=rng), nn.ReLU(), nn.Linear(256, 10, rng=rng))
+    history = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=3e-3), X_train, y_train,
+                  epochs=epochs, batch_size=20, rng=rng, validation=(X_val, y_val), early_stopping=early_stopping)
+    return model, history, (X_val, y_val)
+
+
+def test_early_stopping_stops_an_overfitting_run_and_restores_the_best_weights():
+    stopper = EarlyStopping(patience=5)
+    model, history, (X_val, y_val) = overfitting_run(stopper)
+    best = history.best_epoch
+    assert history.stopped_epoch is not None and history.stopped_epoch < 150
+    assert history.stopped_epoch == best + 5  # exactly `patience` epochs without improvement
+    assert history.val_loss[best - 1] == min(history.val_loss)
+    assert history.val_loss[-1] > history.val_loss[best - 1]  # it really was overfitting
+    # The restored weights give exactly the best validation loss.
+    assert evaluate_loss(model, nn.CrossEntropyLoss(), X_val, y_val) == history.val_loss[best - 1]
+
+
+def test_early_stopping_without_restore_keeps_the_last_weights():
+    model, history, (X_val, y_val) = overfitting_run(EarlyStopping(patience=5, restore_best=False))
+    assert evaluate_loss(model, nn.CrossEntropyLoss(), X_val, y_val) == history.val_loss[-1]
+
+
+def test_min_delta_counts_small_improvements_as_none():
+    stopper = EarlyStopping(patience=2, min_delta=0.1)
+    model = small_mlp(np.random.default_rng(0))
+    assert not stopper.update(1.0, 1, model)
+    assert not stopper.update(0.95, 2, model)  # better, but by less than min_delta
+    assert stopper.update(0.93, 3, model)
+    assert stopper.best_epoch == 1
+
+
+@pytest.mark.parametrize("kwargs, match", [({"patience": 0}, "patience must be an integer >= 1, got 0"),
+                                           ({"min_delta": -0.1}, r"min_delta must be in \[0, inf\], got -0.1")])
+def test_early_stopping_rejects_bad_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        EarlyStopping(**kwargs)
