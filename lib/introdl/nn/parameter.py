@@ -11,7 +11,7 @@ class Parameter:
     """
 
     def __init__(self, data):
-        array = np.array(data, dtype=np.result_type(np.asarray(data).dtype, np.float32), copy=True)
+        array = np.array(data, copy=True)  # a copy: the optimizer updates it in place
         if not np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float64)
         self.data = array

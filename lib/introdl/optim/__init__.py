@@ -1,1 +1,19 @@
-"""Optimizers with torch.optim's names, arguments, defaults and update order."""
+"""Optimizers with torch.optim's names, arguments, defaults and update order.
+
+Each one updates ``Parameter.data`` in place from ``Parameter.grad``::
+
+    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    optimizer.zero_grad()
+    loss = loss_fn(model(X), y)
+    model.backward(loss_fn.backward())
+    optimizer.step()
+"""
+from .optimizer import Optimizer
+from .sgd import SGD
+from .adagrad import Adagrad
+from .adadelta import Adadelta
+from .rmsprop import RMSprop
+from .adam import Adam
+from .adamw import AdamW
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW"]
