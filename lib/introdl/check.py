@@ -18,7 +18,7 @@ PASS_MARK = "✓"
 def _describe(value):
     array = np.asarray(value)
     if array.ndim == 0:
-        return repr(value if not isinstance(value, np.generic) else value.item())
+        return f"{array.item():.6g}"
     with np.printoptions(precision=4, threshold=12, edgeitems=2):
         return f"array of shape {array.shape}:\n{array}"
 
@@ -70,6 +70,11 @@ def check_function(student, reference, *, inputs, name=None, trials=5, rtol=1e-6
             got = student(*_copies(args))
         except NotImplementedError:
             raise _not_done_yet(name) from None
+        except Exception as err:  # a crash inside the student's code: say where, keep the hint
+            suffix = f"\nHint: {hint}" if hint else ""
+            raise AssertionError(
+                f"{name} raised {type(err).__name__}: {err}\nfor {_signature(args)}{suffix}"
+            ) from err
         compare(got, expected, name=name, rtol=rtol, atol=atol, hint=hint, call=_signature(args))
     print(f"{PASS_MARK} {name} matches the reference on {trials} random inputs.")
 

@@ -98,7 +98,7 @@ def binary_cross_entropy(probability, target):
     Each log is clamped at −100 (as torch does), so p = 0 with y = 1 costs 100, not ∞.
     """
     p, y = _probability_pair(probability, target)
-    return float(-np.mean(y * _clamped_log(p) + (1.0 - y) * _clamped_log(1.0 - p)))
+    return float(-np.mean(y * _clamped_log(p) + (1.0 - y) * _clamped_log1m(p)))
 
 
 def binary_cross_entropy_grad(probability, target):
@@ -197,6 +197,14 @@ def _check_unit_interval(values, name):
 def _clamped_log(values):
     # log(0) would warn and give -inf; the clamp at -100 makes the tiny floor invisible.
     return np.maximum(np.log(np.maximum(values, np.finfo(values.dtype).tiny)), BCE_LOG_CLAMP)
+
+
+def _clamped_log1m(p):
+    # log(1 - p) as log1p(-p), as torch does: 1 - p rounds away a tiny p (log(1 - 1e-10) is off by
+    # ~1e-7 relative). Where p = 1 the log is -inf, so those entries keep the clamp instead.
+    below_one = p < 1.0
+    log1m = np.log1p(-p, out=np.full_like(p, BCE_LOG_CLAMP), where=below_one)
+    return np.maximum(log1m, BCE_LOG_CLAMP)
 
 
 def _logits_and_labels(logits, labels):
