@@ -34,6 +34,13 @@ def compare(got, expected, *, name, rtol=1e-6, atol=1e-9, hint="", call=""):
     """Raise a kind, specific ``AssertionError`` unless ``got`` matches ``expected``."""
     suffix = f"\nHint: {hint}" if hint else ""
     where = f" for {call}" if call else ""
+    if isinstance(expected, tuple):  # several results, e.g. (grad_x, grad_W, grad_b)
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            raise AssertionError(f"{name} should return {len(expected)} values{where}, got {_describe_kind(got)}.{suffix}")
+        for index, (got_item, expected_item) in enumerate(zip(got, expected)):
+            compare(got_item, expected_item, name=f"{name} (returned value {index + 1})", rtol=rtol, atol=atol,
+                    hint=hint, call=call)
+        return
     if got is None:
         raise AssertionError(f"{name} returned None{where}; did you forget a `return`?{suffix}")
     try:
@@ -91,6 +98,12 @@ def check_true(condition, *, name, message, hint=""):
         suffix = f"\nHint: {hint}" if hint else ""
         raise AssertionError(f"{name}: {message}{suffix}")
     print(f"{PASS_MARK} {name}.")
+
+
+def _describe_kind(value):
+    if isinstance(value, (tuple, list)):
+        return f"{len(value)} values"
+    return f"one {type(value).__name__}"
 
 
 def _copies(args):

@@ -33,12 +33,23 @@ def circles(n_samples=200, *, noise=0.05, factor=0.5, rng=None):
 
 
 def linearly_separable(n_samples=200, *, margin=0.5, rng=None):
-    """Two Gaussian blobs, labels 0/1, that a single perceptron can separate."""
+    """Two Gaussian blobs, labels 0/1, that a single perceptron can separate.
+
+    The line through the origin normal to (1, 0.6) separates them with a gap of at least
+    ``margin``: the few Gaussian draws that would stray into the gap are drawn again.
+    """
     check_positive_int(n_samples, "n_samples", minimum=2)
+    check_number(margin, "margin", low=0.0)
     rng = check_rng(rng)
     y = (np.arange(n_samples) % 2).astype(np.int64)
-    centres = np.where(y[:, None] == 1, 1.0 + margin, -1.0 - margin) * np.array([1.0, 0.6])
+    side = np.where(y == 1, 1.0, -1.0)
+    normal = np.array([1.0, 0.6]) / np.hypot(1.0, 0.6)
+    centres = side[:, None] * (1.0 + margin) * np.array([1.0, 0.6])
     X = centres + rng.normal(0.0, 0.7, (n_samples, 2))
+    stray = side * (X @ normal) < margin / 2
+    while stray.any():
+        X[stray] = centres[stray] + rng.normal(0.0, 0.7, (int(stray.sum()), 2))
+        stray = side * (X @ normal) < margin / 2
     order = rng.permutation(n_samples)
     return X[order], y[order]
 
@@ -64,3 +75,19 @@ def train_test_split(X, y, *, test_size=0.25, rng=None, stratify=True):
     y = np.asarray(y)
     use_strata = stratify and np.issubdtype(y.dtype, np.integer)
     return _sk_split(X, y, test_size=test_size, random_state=_seed(rng), stratify=y if use_strata else None)
+
+
+def digits_overfitting_split(n_train=150, *, rng=None):
+    """The digits split the book uses to study overfitting: few training examples, many held out.
+
+    Returns (X_train, y_train, X_val, y_val, X_test, y_test): n_train training examples (stratified,
+    so every digit appears), and the rest shared evenly between a validation set (for choosing
+    epochs, dropout rates, …) and a test set (touched only to report the final figures).
+    """
+    X, y = digits()
+    check_positive_int(n_train, "n_train", minimum=10)
+    if n_train > len(X) - 20:
+        raise ValueError(f"n_train must leave at least 20 examples to hold out, got {n_train} of {len(X)}")
+    X_train, X_rest, y_train, y_rest = train_test_split(X, y, test_size=len(X) - n_train, rng=rng)
+    X_val, X_test, y_val, y_test = train_test_split(X_rest, y_rest, test_size=0.5, rng=rng)
+    return X_train, y_train, X_val, y_val, X_test, y_test

@@ -98,7 +98,8 @@ def binary_cross_entropy(probability, target):
     Each log is clamped at −100 (as torch does), so p = 0 with y = 1 costs 100, not ∞.
     """
     p, y = _probability_pair(probability, target)
-    return float(-np.mean(y * _clamped_log(p) + (1.0 - y) * _clamped_log1m(p)))
+    # "+ 0.0" turns the -0.0 of a perfect prediction into 0.0.
+    return float(-np.mean(y * _clamped_log(p) + (1.0 - y) * _clamped_log1m(p))) + 0.0
 
 
 def binary_cross_entropy_grad(probability, target):
