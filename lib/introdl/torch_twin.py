@@ -30,20 +30,24 @@ def default_dtype(on_device=None):
 
 
 def tensor(array, *, on_device=None, dtype=None, requires_grad=False):
-    """A NumPy array as a torch tensor on ``on_device`` (default: ``device()``)."""
+    """A copy of a NumPy array as a torch tensor on ``on_device`` (default: ``device()``).
+
+    Always a copy, on every device: a tensor that shared memory with ``array`` on the CPU only
+    would let an in-place torch update (an optimizer step) change the NumPy array too.
+    """
     torch = _torch()
     on_device = device() if on_device is None else torch.device(on_device)
     array = np.asarray(array)
     if dtype is None and np.issubdtype(array.dtype, np.floating):
         dtype = default_dtype(on_device)
-    result = torch.as_tensor(array).to(device=on_device, dtype=dtype)
+    result = torch.tensor(array, dtype=dtype, device=on_device)
     return result.requires_grad_(requires_grad) if requires_grad else result
 
 
 def numpy(t):
-    """A torch tensor as a float64 (or integer) NumPy array, wherever the tensor lives."""
+    """A copy of a torch tensor as a float64 (or integer) NumPy array, wherever the tensor lives."""
     array = t.detach().cpu().numpy()
-    return array.astype(np.float64) if np.issubdtype(array.dtype, np.floating) else array
+    return array.astype(np.float64) if np.issubdtype(array.dtype, np.floating) else array.copy()
 
 
 def to_torch(model, *, on_device=None, dtype=None):
@@ -55,8 +59,13 @@ def to_torch(model, *, on_device=None, dtype=None):
 
 
 def from_torch(module, *, rng=None, dtype=np.float64):
-    """The introdl model equivalent to the ``torch.nn`` ``module``, with the same weights."""
-    torch = _torch()
+    """The introdl model equivalent to the ``torch.nn`` ``module``, with the same weights and modes."""
+    converted = _convert_from_torch(module, _torch(), rng, dtype)
+    converted.training = module.training  # each module keeps its own train/eval mode
+    return converted
+
+
+def _convert_from_torch(module, torch, rng, dtype):
     if isinstance(module, torch.nn.Sequential):
         return nn.Sequential(*(from_torch(child, rng=rng, dtype=dtype) for child in module))
     if isinstance(module, torch.nn.Linear):
@@ -67,8 +76,7 @@ def from_torch(module, *, rng=None, dtype=np.float64):
         layer.bias.data[...] = numpy(module.bias)
         return layer
     if isinstance(module, torch.nn.Dropout):
-        layer = nn.Dropout(module.p, rng=rng)
-        return layer.train(module.training)
+        return nn.Dropout(module.p, rng=rng)
     simple = {torch.nn.Sigmoid: nn.Sigmoid, torch.nn.Tanh: nn.Tanh, torch.nn.ReLU: nn.ReLU}
     if type(module) in simple:
         return simple[type(module)]()
@@ -95,6 +103,12 @@ def copy_weights(source, destination):
 
 
 def _convert_to_torch(model, torch):
+    converted = _torch_layer(model, torch)
+    converted.training = model.training  # each module keeps its own train/eval mode
+    return converted
+
+
+def _torch_layer(model, torch):
     if isinstance(model, nn.Sequential):
         return torch.nn.Sequential(*(_convert_to_torch(layer, torch) for layer in model))
     if isinstance(model, nn.Linear):
@@ -104,7 +118,7 @@ def _convert_to_torch(model, torch):
             layer.bias.copy_(torch.as_tensor(model.bias.data))
         return layer
     if isinstance(model, nn.Dropout):
-        return torch.nn.Dropout(model.p).train(model.training)
+        return torch.nn.Dropout(model.p)
     simple = {nn.Sigmoid: torch.nn.Sigmoid, nn.Tanh: torch.nn.Tanh, nn.ReLU: torch.nn.ReLU}
     if type(model) in simple:
         return simple[type(model)]()

@@ -18,9 +18,11 @@ class Dropout(Module):
         self.p = check_number(p, "dropout rate p", low=0.0, high=1.0, high_open=True)
         self.rng = check_rng(rng)
         self._scaled_mask = None
+        self._input_shape = None  # set by forward; backward before forward is an error
 
     def forward(self, x):
         x = as_float_array(x, "input to Dropout")
+        self._input_shape = x.shape
         if not self.training or self.p == 0.0:
             self._scaled_mask = None
             return x
@@ -29,11 +31,13 @@ class Dropout(Module):
         return x * self._scaled_mask
 
     def backward(self, grad_output):
+        if self._input_shape is None:
+            raise RuntimeError("Dropout.backward called before forward")
         grad_output = as_float_array(grad_output, "grad_output")
+        if grad_output.shape != self._input_shape:
+            raise ValueError(f"grad_output must have the input's shape {self._input_shape}, got {grad_output.shape}")
         if self._scaled_mask is None:  # eval mode or p = 0: the identity
             return grad_output
-        if grad_output.shape != self._scaled_mask.shape:
-            raise ValueError(f"grad_output must have the input's shape {self._scaled_mask.shape}, got {grad_output.shape}")
         return grad_output * self._scaled_mask
 
     def __repr__(self):

@@ -1,0 +1,327 @@
+"""introdl.nn against torch.nn: the same weights (copied by introdl.torch_twin), forward and backward.
+
+Every comparison is against torch itself: the module's twin, a torch.nn loss, and autograd.
+"""
+import numpy as np
+import pytest
+import torch
+
+from conftest import assert_close, to_tensor, torch_dtype
+from introdl import nn, torch_twin
+
+SEEDS = [0, 1, 2]
+
+
+def twin_of(model, device):
+    return torch_twin.to_torch(model, on_device=device, dtype=torch_dtype(device))
+
+
+def torch_forward_backward(twin, x, grad_output, device):
+    """Run the twin forward and backward; return (output, ∂L/∂x, [∂L/∂p for each parameter])."""
+    xt = to_tensor(x, device, requires_grad=True)
+    out = twin(xt)
+    out.backward(to_tensor(grad_output, device))
+    return out, xt.grad, [p.grad for p in twin.parameters()]
+
+
+def assert_same_gradients(model, twin, device):
+    params, twin_params = model.parameters(), list(twin.parameters())
+    assert len(params) == len(twin_params)
+    for index, (p, tp) in enumerate(zip(params, twin_params)):
+        assert p.grad is not None and tp.grad is not None, f"parameter {index} has no gradient"
+        assert_close(p.grad, tp.grad, device, what=f"parameter {index} gradient")
+
+
+# Each factory builds a module from a Generator; the input is (batch, 5) unless said otherwise.
+MODULES = {
+    "Linear": lambda rng: nn.Linear(5, 3, rng=rng),
+    "Sigmoid": lambda rng: nn.Sigmoid(),
+    "Tanh": lambda rng: nn.Tanh(),
+    "ReLU": lambda rng: nn.ReLU(),
+    "Dropout (eval)": lambda rng: nn.Dropout(0.3, rng=rng).eval(),
+    "Sequential": lambda rng: nn.Sequential(nn.Linear(5, 4, rng=rng), nn.Tanh(), nn.Linear(4, 2, rng=rng)),
+}
+
+
+# ---------------------------------------------------------------- every module against its twin
+@pytest.mark.parametrize("name", MODULES)
+@pytest.mark.parametrize("batch", [1, 7])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_module_forward_and_backward_match_torch(name, batch, seed, device):
+    rng = np.random.default_rng(seed)
+    model = MODULES[name](rng)
+    x = rng.normal(0.0, 2.0, (batch, 5))
+    x[0, 0] = 0.0  # a ReLU kink, where both take the derivative 0
+    out = model(x)
+    grad_output = rng.normal(size=out.shape)
+    grad_input = model.backward(grad_output)
+
+    twin = twin_of(model, device)
+    expected_out, expected_grad_input, _ = torch_forward_backward(twin, x, grad_output, device)
+    assert_close(out, expected_out, device, what=f"{name} forward")
+    assert grad_input.shape == x.shape
+    assert_close(grad_input, expected_grad_input, device, what=f"{name} ∂L/∂x")
+    assert_same_gradients(model, twin, device)
+
+
+@pytest.mark.parametrize("name", ["Sigmoid", "Tanh", "ReLU", "Dropout (eval)"])
+@pytest.mark.parametrize("shape", [(4,), (2, 3, 4)])
+def test_elementwise_modules_take_any_shape_like_torch(name, shape, device):
+    rng = np.random.default_rng(4)
+    model = MODULES[name](rng)
+    x, grad_output = rng.normal(size=shape), rng.normal(size=shape)
+    out, grad_input = model(x), model.backward(grad_output)
+    expected_out, expected_grad_input, _ = torch_forward_backward(twin_of(model, device), x, grad_output, device)
+    assert_close(out, expected_out, device)
+    assert_close(grad_input, expected_grad_input, device)
+
+
+def test_deep_network_end_to_end_matches_torch(device):
+    """Four hidden layers, mixed activations, a dropout layer in eval mode and a loss on top."""
+    rng = np.random.default_rng(7)
+    model = nn.Sequential(
+        nn.Linear(6, 16, rng=rng), nn.Tanh(),
+        nn.Linear(16, 16, rng=rng), nn.ReLU(),
+        nn.Dropout(0.5, rng=rng),
+        nn.Linear(16, 12, rng=rng), nn.Sigmoid(),
+        nn.Linear(12, 8, rng=rng), nn.ReLU(),
+        nn.Linear(8, 4, rng=rng),
+    ).eval()
+    x, labels = rng.normal(size=(32, 6)), rng.integers(0, 4, 32)
+    loss_fn = nn.CrossEntropyLoss()
+    loss = loss_fn(model(x), labels)
+    grad_input = model.backward(loss_fn.backward())
+
+    twin = twin_of(model, device)
+    xt = to_tensor(x, device, requires_grad=True)
+    expected_loss = torch.nn.CrossEntropyLoss()(twin(xt), to_tensor(labels, device))
+    expected_loss.backward()
+    assert_close(loss, expected_loss, device, what="loss")
+    assert_close(grad_input, xt.grad, device, what="∂L/∂x")
+    assert_same_gradients(model, twin, device)
+
+
+# ---------------------------------------------------------------- losses against torch.nn losses
+def loss_inputs(name, rng, shape=(6, 3)):
+    if name == "MSELoss":
+        return rng.normal(size=shape), rng.normal(size=shape)
+    if name == "BCELoss":
+        return rng.uniform(0.01, 0.99, shape), rng.integers(0, 2, shape).astype(float)
+    if name == "BCEWithLogitsLoss":
+        return rng.normal(0.0, 3.0, shape), rng.uniform(0.0, 1.0, shape)
+    return rng.normal(0.0, 3.0, shape), rng.integers(0, shape[1], shape[0])  # CrossEntropyLoss
+
+
+LOSSES = ["MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss"]
+
+
+@pytest.mark.parametrize("name", LOSSES)
+@pytest.mark.parametrize("shape", [(1, 2), (6, 3), (20, 10)])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_loss_module_value_and_backward_match_torch(name, shape, seed, device):
+    prediction, target = loss_inputs(name, np.random.default_rng(seed), shape)
+    loss_fn = getattr(nn, name)()
+    loss = loss_fn(prediction, target)
+    assert type(loss) is float
+    grad = loss_fn.backward()
+    assert grad.shape == prediction.shape
+
+    pt = to_tensor(prediction, device, requires_grad=True)
+    expected = getattr(torch.nn, name)()(pt, to_tensor(target, device))
+    expected.backward()
+    assert_close(loss, expected, device, what=f"{name} value")
+    assert_close(grad, pt.grad, device, what=f"{name} gradient")
+
+
+def test_loss_backward_uses_the_latest_call():
+    rng = np.random.default_rng(0)
+    loss_fn = nn.MSELoss()
+    a, b, target = rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    loss_fn(a, target)
+    loss_fn(b, target)
+    expected = nn.MSELoss()
+    expected(b, target)
+    np.testing.assert_array_equal(loss_fn.backward(), expected.backward())
+
+
+# ---------------------------------------------------------------- parameters and their gradients
+def test_parameters_come_in_the_torch_twins_order():
+    rng = np.random.default_rng(1)
+    model = nn.Sequential(
+        nn.Linear(3, 5, rng=rng), nn.ReLU(),
+        nn.Sequential(nn.Linear(5, 4, rng=rng), nn.Tanh(), nn.Linear(4, 4, rng=rng)),
+        nn.Linear(4, 2, rng=rng),
+    )
+    twin = torch_twin.to_torch(model, on_device="cpu", dtype=torch.float64)
+    ours, theirs = model.parameters(), list(twin.parameters())
+    assert [p.shape for p in ours] == [tuple(p.shape) for p in theirs]
+    for p, tp in zip(ours, theirs):
+        np.testing.assert_array_equal(p.data, tp.detach().numpy())
+    assert model.num_parameters() == sum(p.numel() for p in theirs)
+
+
+def test_linear_parameters_are_weight_then_bias_with_torchs_shapes():
+    layer = nn.Linear(3, 2, rng=np.random.default_rng(0))
+    torch_layer = torch.nn.Linear(3, 2, device="meta")  # shapes only, no initialisation
+    assert [p.shape for p in layer.parameters()] == [tuple(p.shape) for p in torch_layer.parameters()]
+    assert layer.parameters() == [layer.weight, layer.bias]
+
+
+def test_two_backward_passes_accumulate_like_torch(device):
+    """Without zero_grad, gradients add up: the same as torch's .grad after two backward calls."""
+    rng = np.random.default_rng(2)
+    model = nn.Sequential(nn.Linear(4, 6, rng=rng), nn.Sigmoid(), nn.Linear(6, 2, rng=rng))
+    twin = twin_of(model, device)
+    for _ in range(2):
+        x, grad_output = rng.normal(size=(5, 4)), rng.normal(size=(5, 2))
+        model(x)
+        model.backward(grad_output)
+        twin(to_tensor(x, device)).backward(to_tensor(grad_output, device))
+    assert_same_gradients(model, twin, device)
+
+
+def test_the_same_backward_twice_gives_twice_the_gradient():
+    rng = np.random.default_rng(3)
+    model = nn.Sequential(nn.Linear(4, 3, rng=rng), nn.Tanh(), nn.Linear(3, 2, rng=rng))
+    x, grad_output = rng.normal(size=(5, 4)), rng.normal(size=(5, 2))
+    model(x)
+    model.backward(grad_output)
+    once = [p.grad.copy() for p in model.parameters()]
+    model.backward(grad_output)
+    for p, g in zip(model.parameters(), once):
+        np.testing.assert_array_equal(p.grad, 2.0 * g)  # g + g is exactly 2 g in floating point
+
+
+def test_first_gradient_is_a_copy_not_a_view():
+    """Accumulating into .grad must not write into the array that the first backward passed in."""
+    parameter = nn.Parameter(np.zeros(2))
+    gradient = np.ones(2)
+    parameter.accumulate_grad(gradient)
+    parameter.accumulate_grad(gradient)
+    np.testing.assert_array_equal(gradient, [1.0, 1.0])
+    np.testing.assert_array_equal(parameter.grad, [2.0, 2.0])
+
+
+def test_zero_grad_sets_every_gradient_to_none():
+    rng = np.random.default_rng(4)
+    model = nn.Sequential(nn.Linear(3, 3, rng=rng), nn.ReLU(), nn.Sequential(nn.Linear(3, 1, rng=rng)))
+    model(rng.normal(size=(2, 3)))
+    model.backward(np.ones((2, 1)))
+    assert all(p.grad is not None for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_parameter_keeps_float_dtypes_and_turns_integers_into_float64():
+    assert nn.Parameter(np.zeros(2, dtype=np.float32)).data.dtype == np.float32
+    assert nn.Parameter([1, 2]).data.dtype == np.float64
+    source = np.zeros(2)
+    parameter = nn.Parameter(source)
+    parameter.data += 1.0
+    np.testing.assert_array_equal(source, [0.0, 0.0])  # the Parameter holds its own copy
+
+
+# ---------------------------------------------------------------- train / eval
+def test_train_and_eval_reach_nested_modules():
+    rng = np.random.default_rng(5)
+    inner = nn.Sequential(nn.Linear(4, 4, rng=rng), nn.Dropout(0.5, rng=rng))
+    model = nn.Sequential(nn.Linear(4, 4, rng=rng), inner, nn.ReLU(), nn.Dropout(0.5, rng=rng))
+    everything = [model, *model, *inner]
+
+    assert model.eval() is model
+    assert not any(m.training for m in everything)
+    x = rng.normal(size=(8, 4))
+    np.testing.assert_array_equal(model(x), model(x))  # no dropout anywhere: deterministic
+
+    assert model.train() is model
+    assert all(m.training for m in everything)
+    assert not np.array_equal(model(x), model(x))  # dropout active again
+
+
+def test_dropout_in_eval_mode_is_the_identity_both_ways():
+    rng = np.random.default_rng(6)
+    dropout = nn.Dropout(0.9, rng=rng).eval()
+    x, grad_output = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    np.testing.assert_array_equal(dropout(x), x)
+    np.testing.assert_array_equal(dropout.backward(grad_output), grad_output)
+
+
+def test_dropout_in_training_uses_one_mask_forward_and_backward():
+    """Kept units are scaled by 1/(1 − p), dropped ones are 0, and backward applies the same mask."""
+    p = 0.25
+    rng = np.random.default_rng(7)
+    dropout = nn.Dropout(p, rng=np.random.default_rng(8))
+    x = rng.uniform(1.0, 2.0, (50, 40))  # no zeros, so the mask can be read off the output
+    out = dropout(x)
+    kept = out != 0.0
+    assert 0 < kept.sum() < kept.size
+    np.testing.assert_allclose(out[kept], x[kept] / (1.0 - p), rtol=1e-15)
+    grad_output = rng.uniform(1.0, 2.0, x.shape)
+    grad_input = dropout.backward(grad_output)
+    np.testing.assert_array_equal(grad_input != 0.0, kept)
+    np.testing.assert_allclose(grad_input[kept], grad_output[kept] / (1.0 - p), rtol=1e-15)
+
+
+def test_dropout_with_the_same_seed_drops_the_same_units():
+    x = np.ones((6, 6))
+    first = nn.Dropout(0.5, rng=np.random.default_rng(9))(x)
+    second = nn.Dropout(0.5, rng=np.random.default_rng(9))(x)
+    np.testing.assert_array_equal(first, second)
+
+
+# ---------------------------------------------------------------- Linear's initialisation
+@pytest.mark.parametrize("in_features", [1, 4, 300])
+def test_linear_init_is_uniform_within_one_over_sqrt_in_features(in_features):
+    layer = nn.Linear(in_features, 200, rng=np.random.default_rng(10))
+    bound = 1.0 / np.sqrt(in_features)
+    for parameter in (layer.weight, layer.bias):
+        values = parameter.data
+        assert np.all(np.abs(values) <= bound)
+        # 200+ uniform draws: the extremes come near both ends and the mean near 0.
+        assert values.max() > 0.9 * bound and values.min() < -0.9 * bound
+        assert abs(values.mean()) < 0.25 * bound
+    with torch.random.fork_rng(devices=[]):  # torch's own default init has the same bound
+        torch.manual_seed(0)
+        torch_layer = torch.nn.Linear(in_features, 200)
+    assert torch_layer.weight.abs().max().item() <= bound and torch_layer.bias.abs().max().item() <= bound
+
+
+def test_linear_init_is_reproducible_from_the_seed():
+    a = nn.Linear(5, 3, rng=np.random.default_rng(11))
+    b = nn.Linear(5, 3, rng=np.random.default_rng(11))
+    c = nn.Linear(5, 3, rng=np.random.default_rng(12))
+    np.testing.assert_array_equal(a.weight.data, b.weight.data)
+    np.testing.assert_array_equal(a.bias.data, b.bias.data)
+    assert not np.array_equal(a.weight.data, c.weight.data)
+
+
+def test_layers_drawn_from_one_generator_differ():
+    rng = np.random.default_rng(13)
+    first, second = nn.Linear(5, 3, rng=rng), nn.Linear(5, 3, rng=rng)
+    assert not np.array_equal(first.weight.data, second.weight.data)
+
+
+def test_linear_in_float32_keeps_float32():
+    layer = nn.Linear(3, 2, rng=np.random.default_rng(0), dtype=np.float32)
+    assert layer.weight.data.dtype == np.float32 and layer.bias.data.dtype == np.float32
+    out = layer(np.ones((4, 3), dtype=np.float32))
+    assert out.dtype == np.float32
+    layer.backward(np.ones((4, 2), dtype=np.float32))
+    assert layer.weight.grad.dtype == np.float32
+
+
+# ---------------------------------------------------------------- Sequential as a container
+def test_sequential_indexes_iterates_and_counts_like_a_list():
+    layers = [nn.Linear(2, 3, rng=np.random.default_rng(0)), nn.ReLU(), nn.Linear(3, 1, rng=np.random.default_rng(1))]
+    model = nn.Sequential(*layers)
+    assert len(model) == 3
+    assert list(model) == layers
+    assert model[1] is layers[1]
+
+
+def test_empty_sequential_is_the_identity():
+    x = np.random.default_rng(0).normal(size=(3, 2))
+    model = nn.Sequential()
+    np.testing.assert_array_equal(model(x), x)
+    np.testing.assert_array_equal(model.backward(x), x)
+    assert model.parameters() == []
