@@ -87,7 +87,7 @@ def _training_step(model, loss_fn, optimizer, X_batch, y_batch, epoch, history):
         advice = f" (lr = {lr:g}); try a smaller learning rate" if lr is not None else ""
         raise DivergedError(
             f"training diverged at step {history.steps} (epoch {epoch}): the loss became infinite "
-            f"or NaN{advice}. Cause: {err}",
+            f"or NaN{advice}.",
             epoch=epoch, step=history.steps, history=history,
-        ) from None
+        ) from err
     return loss

@@ -12,14 +12,16 @@ from .static_twin import figure_to_png, slider_html
 class Explorer:
     """A slider over ``grid`` that redraws ``render(value)``.
 
-    render: value -> matplotlib Figure (a pure function of the value; the explorer closes it).
+    render: value -> matplotlib Figure (a pure function of the value; the explorer closes it),
+        or value -> PNG bytes (for a renderer that keeps one figure and redraws only what moved).
     grid: the values the static twin precomputes (the live slider moves over the same range).
     readout: optional value -> short text shown under the slider ("diverged at step 12").
     log_scale: a logarithmic slider (for learning rates).
+    step: the linear slider's step (default: 1/100 of its range), e.g. the grid's spacing.
     """
 
     def __init__(self, render, grid, *, description, initial=None, readout=None, log_scale=False,
-                 value_format="{:.3g}", alt="figure"):
+                 value_format="{:.3g}", alt="figure", step=None):
         self.render = render
         self.grid = [float(v) for v in grid]
         if len(self.grid) < 2:
@@ -27,13 +29,15 @@ class Explorer:
         self.description = description
         self.readout = readout or (lambda value: "")
         self.log_scale = log_scale
+        self.step = step
         self.value_format = value_format
         self.alt = alt
         self.initial_index = int(np.argmin(np.abs(np.asarray(self.grid) - (self.grid[0] if initial is None else initial))))
 
     def png(self, value):
         """The figure for ``value`` as PNG bytes: what both the live and the static view show."""
-        return figure_to_png(self.render(value))
+        image = self.render(value)
+        return image if isinstance(image, bytes) else figure_to_png(image)
 
     def static_html(self):
         """The static twin: every grid value rendered once, switched by a range input."""
@@ -56,7 +60,7 @@ class Explorer:
                                       step=(np.log10(high) - np.log10(low)) / 200, description=self.description,
                                       continuous_update=True, readout_format=".3g")
         else:
-            slider = w.FloatSlider(value=start, min=low, max=high, step=(high - low) / 100,
+            slider = w.FloatSlider(value=start, min=low, max=high, step=self.step or (high - low) / 100,
                                    description=self.description, continuous_update=True, readout_format=".3g")
         slider.style.description_width = "initial"
         slider.layout.width = "32em"
