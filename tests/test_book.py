@@ -1,0 +1,203 @@
+"""The website builds cleanly and is self-contained.
+
+One build per session (see tests/_site.py):
+``jupyter-book build <root> --path-output <tmp> -W -n --keep-going``.  These tests read the HTML
+it wrote; tests/test_browser.py opens the same pages in a browser.
+"""
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _site, whatever pytest's rootdir
+
+from _site import (  # noqa: E402
+    STATIC_TWIN_PAGES,
+    book_root,
+    built_site,  # noqa: F401  (a pytest fixture)
+    css_urls,
+    is_external,
+    numbered_chapters,
+    parse_html,
+    toc_docnames,
+)
+
+TOC = toc_docnames()
+NUMBERED = numbered_chapters()
+REPOSITORY = "introdl-book/introdl"
+BRANCH = "main"
+
+
+def _rel(site, path):
+    return path.relative_to(site.html).as_posix()
+
+
+def test_build_succeeds_without_warnings(built_site):
+    problems = "\n".join(built_site.problems)
+    assert built_site.returncode == 0 and not problems, (
+        f"`jupyter-book build -W -n --keep-going` exited {built_site.returncode} "
+        f"after {built_site.seconds:.0f} s with these problems:\n{problems or built_site.log[-3000:]}"
+    )
+
+
+@pytest.mark.parametrize("docname", TOC)
+def test_every_toc_document_has_a_page(built_site, docname):
+    sources = [book_root() / f"{docname}{ext}" for ext in (".md", ".ipynb")]
+    assert any(s.exists() for s in sources), f"_toc.yml lists {docname}, but neither {docname}.md nor .ipynb exists"
+    assert built_site.page(docname).exists(), f"no HTML page for {docname}"
+
+
+@pytest.mark.parametrize("docname", sorted(NUMBERED))
+def test_chapter_heading_is_numbered_by_the_toc(built_site, docname):
+    """One <h1> per chapter page, 'N. Title': the number comes from _toc.yml, not the notebook."""
+    page = built_site.page(docname)
+    if not page.exists():
+        pytest.fail(f"no HTML page for {docname} (see test_every_toc_document_has_a_page)")
+    html = page.read_text(encoding="utf-8")
+    article = re.search(r"<article\b[^>]*bd-article.*?</article>", html, flags=re.S)
+    assert article, f"{docname}: no <article class=bd-article> (has the theme changed?)"
+    h1s = re.findall(r"<h1\b[^>]*>(.*?)</h1>", article.group(0), flags=re.S)
+    assert len(h1s) == 1, f"{docname}: expected exactly one '# Title' heading, found {len(h1s)}"
+    number = re.search(r'<span class="section-number">([^<]*)</span>', h1s[0])
+    assert number and number.group(1).strip() == f"{NUMBERED[docname]}.", (
+        f"{docname}: heading should be numbered {NUMBERED[docname]}. by the toc, got {h1s[0]!r}"
+    )
+    title = re.sub(r"<[^>]+>", "", h1s[0].replace(number.group(0), "")).replace("#", "").strip()
+    assert title and not re.match(r"(?i)(chapter\s*)?\d+\s*[.:)\-]", title), (
+        f"{docname}: the notebook's heading {title!r} carries its own number; the toc numbers chapters"
+    )
+
+
+def _external_references(site, path):
+    """(what, url) for every resource a page would fetch from another host."""
+    doc = parse_html(path)
+    found = []
+    for el in doc.elements:
+        a = el.attrs
+        candidates = []
+        if el.tag in ("script", "img", "iframe", "embed", "audio", "video", "source", "track", "input"):
+            candidates.append(a.get("src", ""))
+        if el.tag in ("img", "source"):
+            candidates += [part.strip().split(" ")[0] for part in a.get("srcset", "").split(",")]
+        if el.tag == "object":
+            candidates.append(a.get("data", ""))
+        if el.tag == "video":
+            candidates.append(a.get("poster", ""))
+        if el.tag == "link":
+            rel = set(a.get("rel", "").lower().split())
+            if rel & {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect",
+                      "dns-prefetch", "icon", "shortcut", "apple-touch-icon", "manifest", "mask-icon"}:
+                candidates.append(a.get("href", ""))
+        if "style" in a:
+            candidates += css_urls(a["style"])
+        found += [(f"<{el.tag}>", url) for url in candidates if url and is_external(url)]
+    for css in doc.inline_styles:
+        found += [("<style>", url) for url in css_urls(css) if is_external(url)]
+    return found
+
+
+def test_no_page_loads_anything_from_another_host(built_site):
+    pages = built_site.pages()
+    assert pages, "the build wrote no HTML page"
+    offending = {
+        _rel(built_site, page): refs for page in pages if (refs := _external_references(built_site, page))
+    }
+    assert not offending, f"pages that would fetch from another host: {offending}"
+
+
+def test_site_css_loads_nothing_from_another_host(built_site):
+    offending = {}
+    for css in sorted((built_site.html / "_static").rglob("*.css")):
+        urls = [u for u in css_urls(css.read_text(encoding="utf-8", errors="replace")) if is_external(u)]
+        if urls:
+            offending[_rel(built_site, css)] = urls
+    assert not offending, f"stylesheets that would fetch from another host: {offending}"
+
+
+def test_no_widget_javascript_from_a_cdn(built_site):
+    """myst-nb's ipywidgets loaders (require.js, @jupyter-widgets/html-manager) are not used."""
+    for page in built_site.pages():
+        html = page.read_text(encoding="utf-8")
+        for marker in ("require.min.js", "html-manager", "embed-amd.js", "application/vnd.jupyter.widget-view+json"):
+            assert marker not in html, f"{_rel(built_site, page)} contains {marker!r}"
+
+
+def test_mathjax_is_served_from_the_site(built_site):
+    static = built_site.html / "_static" / "mathjax"
+    assert (static / "tex-chtml.js").is_file(), "_static/mathjax/tex-chtml.js is missing"
+    fonts = list((static / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    assert fonts, "MathJax's CHTML fonts are missing from _static/mathjax"
+    pages_with_math = 0
+    for page in built_site.pages():
+        doc = parse_html(page)
+        if not any("math" in el.classes for el in doc.elements):
+            continue
+        pages_with_math += 1
+        srcs = [el.attrs.get("src", "") for el in doc.elements if el.tag == "script"]
+        mathjax = [s for s in srcs if "mathjax" in s.lower() or "tex-" in s.lower()]
+        assert mathjax, f"{_rel(built_site, page)} has math but loads no MathJax"
+        for src in mathjax:
+            target = (page.parent / src.split("?")[0]).resolve()
+            assert target == (static / "tex-chtml.js").resolve(), (
+                f"{_rel(built_site, page)} loads MathJax from {src}, not from _static/mathjax"
+            )
+    assert pages_with_math, "no page has math (the introduction should)"
+
+
+def test_static_twins_replace_widgets(built_site):
+    """A widget output shows its text/html twin: a range slider, frames and an inline script."""
+    present = [d for d in STATIC_TWIN_PAGES if built_site.page(d).exists()]
+    if not present:
+        pytest.skip(f"none of {', '.join(STATIC_TWIN_PAGES)} exists yet")
+    for docname in present:
+        doc = parse_html(built_site.page(docname))
+        sliders = [el for el in doc.elements
+                   if el.tag == "input" and el.attrs.get("type") == "range" and el.inside("cell_output")]
+        assert sliders, f"{docname}: no static twin (an <input type=range> in a cell output)"
+        assert all(el.inside("text_html") for el in sliders), f"{docname}: slider outside a text/html output"
+        scripts = [el for el in doc.elements
+                   if el.tag == "script" and not el.attrs.get("src") and el.inside("cell_output")]
+        assert scripts, f"{docname}: the static twin's inline <script> did not survive into the page"
+
+
+def test_solution_cells_are_folded(built_site):
+    """Cells tagged hide-input render their source inside a closed <details> toggle."""
+    found = 0
+    for page in built_site.pages():
+        doc = parse_html(page)
+        for el in doc.elements:
+            if el.tag == "div" and "cell_input" in el.classes and el.inside("tag_hide-input"):
+                found += 1
+                details = [tag for tag, classes in el.ancestors if tag == "details" and "hide" in classes]
+                assert details, f"{_rel(built_site, page)}: a hide-input cell's source is not folded"
+        for el in doc.elements:
+            if el.tag == "details" and "hide" in el.classes and el.inside("tag_hide-input"):
+                assert "open" not in el.attrs, f"{_rel(built_site, page)}: a solution is unfolded"
+    if not found:
+        pytest.skip("no chapter has a hide-input solution cell yet")
+
+
+@pytest.mark.parametrize("docname", [d for d in TOC if d.split("/")[-1][:2].isdigit()])
+def test_chapters_have_binder_and_colab_buttons(built_site, docname):
+    page = built_site.page(docname)
+    if not page.exists():
+        pytest.fail(f"no HTML page for {docname} (see test_every_toc_document_has_a_page)")
+    hrefs = {el.attrs.get("href", "") for el in parse_html(page).elements if el.tag == "a"}
+    binder = f"https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}?urlpath=lab/tree/{docname}.ipynb"
+    colab = f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{docname}.ipynb"
+    assert binder in hrefs, f"{docname}: no Binder launch link {binder}"
+    assert colab in hrefs, f"{docname}: no Colab launch link {colab}"
+
+
+def test_appendix_includes_the_benchmark_results(built_site):
+    results = book_root() / "benchmarks" / "results.md"
+    assert results.exists(), "benchmarks/results.md is missing (the appendix includes it)"
+    page = built_site.page("book/appendix_benchmarks")
+    assert page.exists(), "no HTML page for the benchmarks appendix"
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8")))
+    source = re.sub(r"\]\([^)]*\)", " ", results.read_text(encoding="utf-8"))  # [text](url) -> text
+    source = re.sub(r"<[^>]+>|https?://\S+|\$[^$]*\$", " ", source)  # no tags, URLs or maths
+    words = re.findall(r"[A-Za-z]{4,}", source)
+    probe = " ".join(words[:3])
+    assert words and all(w in text for w in words[:12]), f"the appendix does not show benchmarks/results.md ({probe}...)"
