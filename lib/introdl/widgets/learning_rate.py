@@ -18,7 +18,6 @@ curvatures (the eigenvalues of H) differ about 19-fold. That makes the three reg
 ``learning_rate_explorer`` puts both behind a log-scale slider (an ``Explorer``), drawing its
 frames with ``LearningRateFrames``, which redraws only what changes from one move to the next.
 """
-import io
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,11 +25,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 
 from .. import data
 from .._validation import as_float_array, check_number, check_positive_int
 from .explorer import Explorer
+from .static_twin import palette_png
 
 DEFAULT_STEPS = 100
 DEFAULT_START = (-2.5, 0.0)
@@ -319,12 +318,7 @@ class LearningRateFrames:
         canvas.restore_region(self.background)
         for artist in self.run_artists.artists:
             self.figure.draw_artist(artist)
-        # A 256-colour palette: the frame is line art on white, so nothing visible is lost, and the
-        # PNG is about 3 times smaller (the website's static twin embeds one per grid value).
-        pixels = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
-        buffer = io.BytesIO()
-        pixels.quantize(256, method=Image.Quantize.MAXCOVERAGE).save(buffer, format="png")
-        return buffer.getvalue()
+        return palette_png(canvas.buffer_rgba())
 
 
 # ---------------------------------------------------------------- the explorer

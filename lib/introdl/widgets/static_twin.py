@@ -12,13 +12,32 @@ import io
 import json
 
 import matplotlib.pyplot as plt
+import numpy as np
+from PIL import Image
 
 
-def figure_to_png(figure, *, dpi=80):
-    """The figure as PNG bytes (closing it). No software version is written, so bytes are stable."""
+def figure_to_png(figure, *, dpi=80, palette=False):
+    """The figure as PNG bytes (closing it). No software version is written, so bytes are stable.
+
+    ``palette=True`` stores it in 256 colours (see ``palette_png``).
+    """
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     plt.close(figure)
+    if palette:
+        return palette_png(np.asarray(Image.open(buffer)))
+    return buffer.getvalue()
+
+
+def palette_png(pixels):
+    """RGB or RGBA pixels (H, W, 3 or 4) as a PNG with a 256-colour palette.
+
+    Line art on white loses nothing visible, and the PNG is about 3 times smaller: the website's
+    static twin embeds one per grid value.
+    """
+    image = Image.fromarray(np.asarray(pixels)).convert("RGB")
+    buffer = io.BytesIO()
+    image.quantize(256, method=Image.Quantize.MAXCOVERAGE).save(buffer, format="png")
     return buffer.getvalue()
 
 
