@@ -1,0 +1,166 @@
+"""Make the course editions of the book: a student copy and an instructor copy of every chapter.
+
+    python scripts/make_editions.py                     # every chapter, into editions/
+    python scripts/make_editions.py --chapters 01 07    # only chapters 1 and 7
+    python scripts/make_editions.py --out /tmp/course   # somewhere else
+
+The student copies come from nbgrader's own ``generate_assignment`` (not an imitation of it), run
+over a course directory that this script writes::
+
+    editions/
+      nbgrader/                          a ready nbgrader course directory
+        nbgrader_config.py               course id "introdl", root = this folder, sqlite gradebook
+        gradebook.db
+        source/ch01/01_perceptron.ipynb  the chapter as in book/: solutions and outputs
+        release/ch01/01_perceptron.ipynb nbgrader's student version
+      student/01_perceptron.ipynb        = release: each solution replaced by
+                                           `raise NotImplementedError()`, outputs cleared,
+                                           the graded test cells kept and locked
+      instructor/01_perceptron.ipynb     = source: solutions and outputs
+
+Each chapter is its own nbgrader assignment (ch01, ch02, ...), not one assignment for the whole
+book: a course hands out a chapter a week, with its own deadline, and the gradebook then scores
+each week separately. A teacher who wants several chapters in one assignment can move notebooks
+into one folder under source/ and run ``nbgrader generate_assignment`` again.
+
+The course directory is relocatable (its config finds the root next to itself), so a teacher can
+copy editions/nbgrader/ and run ``nbgrader autograde`` there. The editions are output: running
+the script again regenerates the chapters it is asked for and leaves the others in place.
+"""
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BOOK = REPO / "book"
+COURSE_ID = "introdl"
+
+# The whole config in one place; the script loads this same file, so what the teacher finds in
+# editions/nbgrader/ is exactly what made the editions.
+NBGRADER_CONFIG = '''\
+"""nbgrader configuration for the book's course directory (written by scripts/make_editions.py)."""
+import os
+
+c = get_config()  # noqa: F821 (nbgrader provides it)
+
+# The course root is the folder holding this file, so the folder can be copied anywhere.
+root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = root
+c.CourseDirectory.course_id = "{course_id}"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "gradebook.db")
+
+# Chapters run numerical experiments on possibly slow, shared machines: nbgrader's default of
+# 30 s per cell is too tight for autograding.
+c.ExecutePreprocessor.timeout = 600
+'''
+
+
+def chapters(selection=()):
+    """The chapter notebooks in book/, in order, optionally only those numbered in ``selection``.
+
+    selection: chapter numbers as strings ("01", "7"). Any notebook named NN_*.ipynb is a
+    chapter, so chapters added later are picked up without changing this script.
+    """
+    found = {int(path.name[:2]): path for path in sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))}
+    if not selection:
+        return list(found.values())
+    if not all(number.isdigit() for number in selection):
+        raise SystemExit(f"--chapters takes chapter numbers such as 01 or 7, got {' '.join(selection)}")
+    wanted = [int(number) for number in selection]
+    missing = [number for number in wanted if number not in found]
+    if missing:
+        raise SystemExit(f"no chapter notebook book/{missing[0]:02d}_*.ipynb (found: "
+                         f"{', '.join(f'{n:02d}' for n in found)})")
+    return [found[number] for number in sorted(set(wanted))]
+
+
+def assignment_id(notebook):
+    """The nbgrader assignment of a chapter: book/07_learning_rate.ipynb -> "ch07"."""
+    return f"ch{notebook.name[:2]}"
+
+
+def write_course_directory(course, notebooks):
+    """Write nbgrader_config.py and source/<assignment>/<notebook>.ipynb for each chapter."""
+    course.mkdir(parents=True, exist_ok=True)
+    (course / "nbgrader_config.py").write_text(NBGRADER_CONFIG.format(course_id=COURSE_ID))
+    for notebook in notebooks:
+        folder = course / "source" / assignment_id(notebook)
+        # Start the assignment afresh, so a chapter renamed in book/ leaves no stale copy that
+        # nbgrader would release as a second notebook.
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        shutil.copyfile(notebook, folder / notebook.name)
+
+
+def generate_assignments(course, notebooks):
+    """Run nbgrader's generate_assignment for each chapter.
+
+    Returns ({notebook: (graded cells, points)}, {notebook: nbgrader's error}). One chapter whose
+    markup nbgrader rejects does not stop the others. One process runs them all through
+    ``NbGraderAPI``: starting the nbgrader command once per chapter costs seconds each. The
+    counts come from nbgrader's gradebook, so they are what nbgrader itself will grade.
+    """
+    # Imported here so that `--help` and argument errors do not pay nbgrader's import time.
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    summary, failures = {}, {}
+    for notebook in notebooks:
+        result = api.generate_assignment(assignment_id(notebook), force=True, create=True)
+        if not result["success"]:
+            failures[notebook] = f"{result.get('log', '')}\n{result['error']}".strip()
+            continue
+        with Gradebook(api.coursedir.db_url, COURSE_ID) as gradebook:
+            graded = gradebook.find_notebook(notebook.stem, assignment_id(notebook))
+            summary[notebook] = (len(graded.grade_cells), graded.max_score)
+    return summary, failures
+
+
+def make_editions(out, selection=()):
+    """Write the nbgrader course directory and the two editions under ``out``.
+
+    Returns what ``generate_assignments`` returns; chapters that failed get no edition.
+    """
+    notebooks = chapters(selection)
+    course = out / "nbgrader"
+    write_course_directory(course, notebooks)
+    summary, failures = generate_assignments(course, notebooks)
+    for edition in ("student", "instructor"):
+        (out / edition).mkdir(parents=True, exist_ok=True)
+    for notebook in summary:
+        release = course / "release" / assignment_id(notebook) / notebook.name
+        shutil.copyfile(release, out / "student" / notebook.name)
+        shutil.copyfile(notebook, out / "instructor" / notebook.name)
+    return summary, failures
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "editions",
+                        help="folder to write into (default: editions/ in the repository)")
+    parser.add_argument("--chapters", nargs="+", default=(), metavar="NN",
+                        help="chapter numbers to include, e.g. 01 07 (default: all)")
+    args = parser.parse_args(argv)
+    out = args.out.resolve()
+    summary, failures = make_editions(out, args.chapters)
+
+    print(f"student edition:    {out / 'student'}")
+    print(f"instructor edition: {out / 'instructor'}")
+    print(f"nbgrader course:    {out / 'nbgrader'}  (one assignment per chapter)")
+    for notebook, (cells, points) in summary.items():
+        print(f"  {assignment_id(notebook)}  {notebook.name:<34} {cells} graded cells, {points:g} points")
+    total = sum(points for _, points in summary.values())
+    print(f"  {len(summary)} chapters, {total:g} points in all")
+    for notebook, error in failures.items():
+        print(f"\nnbgrader generate_assignment {assignment_id(notebook)} ({notebook.name}) failed:\n"
+              f"{error}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
