@@ -28,6 +28,7 @@ copy editions/nbgrader/ and run ``nbgrader autograde`` there. The editions are o
 the script again regenerates the chapters it is asked for and leaves the others in place.
 """
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -147,6 +148,9 @@ def main(argv=None):
                         help="chapter numbers to include, e.g. 01 07 (default: all)")
     args = parser.parse_args(argv)
     out = args.out.resolve()
+    # nbgrader sets up its gradebook by running the `alembic` command of its own environment;
+    # with that environment's bin/ first on PATH it is found even when the venv is not activated.
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     summary, failures = make_editions(out, args.chapters)
 
     print(f"student edition:    {out / 'student'}")

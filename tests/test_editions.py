@@ -17,6 +17,7 @@ gradebook code, ipykernel's "running over TCP without encryption") that this pro
 test output unless a test fails and shows it.
 """
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -302,6 +303,14 @@ class Autograded:
                         f"(exit {self.returncode}):\n{self.log[-4000:]}")
 
 
+def _environment_with_venv_on_path():
+    """os.environ with this Python's bin/ first on PATH: nbgrader runs its environment's `alembic`
+    command, which is found there even when the virtualenv is not activated."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
 @pytest.fixture(scope="session")
 def autograded(editions):
     from nbgrader.api import Gradebook, MissingEntry
@@ -317,7 +326,7 @@ def autograded(editions):
     # Autograde creates the students in the gradebook (Autograde.create_student is on by
     # default in nbgrader 0.9; --create says so explicitly) and grades every assignment ("*").
     done = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "*", "--create", "--force"],
-                          cwd=course, capture_output=True, text=True,
+                          cwd=course, capture_output=True, text=True, env=_environment_with_venv_on_path(),
                           timeout=120 + 2 * SECONDS_PER_RUN * len(made))
     result = Autograded(course, done.returncode, done.stdout + done.stderr)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", make_editions.COURSE_ID) as gradebook:
