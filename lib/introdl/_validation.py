@@ -18,6 +18,25 @@ def as_float_array(x, name, *, ndim=None, allow_empty=False):
     Integer and boolean arrays become float64; float32 and float64 arrays keep their dtype.
     ``ndim`` may be an int or a tuple of allowed ints.
     """
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        array = x  # the common case, and every array the library passes itself: nothing to convert
+    else:
+        array = _as_float_ndarray(x, name)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if array.ndim not in allowed:
+            wanted = " or ".join(f"{d}-D" for d in allowed)
+            raise ValueError(f"{name} must be {wanted}, got {array.ndim}-D with shape {array.shape}")
+    if array.size == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one element")
+    if not np.isfinite(array).all():
+        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        raise NonFiniteError(f"{name} must be finite, got {bad} NaN or infinite value(s)")
+    return array
+
+
+def _as_float_ndarray(x, name):
+    """``x`` as an ndarray of a floating dtype (integers and booleans become float64), or raise."""
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
     try:
@@ -30,16 +49,6 @@ def as_float_array(x, name, *, ndim=None, allow_empty=False):
         raise TypeError(f"{name} must be real, got dtype {array.dtype}")
     if not np.issubdtype(array.dtype, np.floating):
         array = array.astype(np.float64)
-    if ndim is not None:
-        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
-        if array.ndim not in allowed:
-            wanted = " or ".join(f"{d}-D" for d in allowed)
-            raise ValueError(f"{name} must be {wanted}, got {array.ndim}-D with shape {array.shape}")
-    if array.size == 0 and not allow_empty:
-        raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one element")
-    if not np.all(np.isfinite(array)):
-        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise NonFiniteError(f"{name} must be finite, got {bad} NaN or infinite value(s)")
     return array
 
 

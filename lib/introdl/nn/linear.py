@@ -32,12 +32,14 @@ class Linear(Module):
                 f"(N, {self.in_features}), got {x.shape}"
             )
         self._input = x
-        return x @ self.weight.data.T + self.bias.data
+        return F._dense_forward(x, self.weight.data, self.bias.data)  # x Wᵀ + b
 
     def backward(self, grad_output):
         if self._input is None:
             raise RuntimeError("Linear.backward called before forward")
-        grad_input, grad_weight, grad_bias = F.dense_backward(grad_output, self._input, self.weight.data)
+        # Only grad_output is new here: forward checked the input, and the weights are the layer's own.
+        grad_output = as_float_array(grad_output, "grad_output", ndim=2)
+        grad_input, grad_weight, grad_bias = F._dense_backward(grad_output, self._input, self.weight.data)
         self.weight.accumulate_grad(grad_weight)
         self.bias.accumulate_grad(grad_bias)
         return grad_input

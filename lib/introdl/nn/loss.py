@@ -55,7 +55,24 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
-    """Softmax cross entropy. logits: (N, C); target: integer class labels (N,) in [0, C)."""
+    """Softmax cross entropy. logits: (N, C); target: integer class labels (N,) in [0, C).
 
-    value = staticmethod(F.cross_entropy)
-    gradient = staticmethod(F.cross_entropy_grad)
+    The loss is ``F.cross_entropy`` and its gradient ``F.cross_entropy_grad``, both computed from
+    log softmax(z): the forward pass keeps it, so that backward need not check the logits again
+    and compute it a second time.
+    """
+
+    def __call__(self, logits, target):
+        z, labels = F._logits_and_labels(logits, target)  # F.cross_entropy's checks
+        log_probabilities = F.log_softmax(z)
+        loss = F._cross_entropy_from_log_softmax(log_probabilities, labels)
+        self._last = (log_probabilities, labels)
+        return loss
+
+    forward = __call__
+
+    def backward(self):
+        """∂loss/∂logits = (softmax(z) − onehot(y)) / N, shape (N, C)."""
+        if self._last is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before computing a loss")
+        return F._cross_entropy_grad_from_log_softmax(*self._last)
