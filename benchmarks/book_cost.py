@@ -79,12 +79,22 @@ def build_site(timeout=1200):
         return _command([jupyter_book, "build", ".", "--path-output", tmp, "-W", "-n", "--keep-going"], timeout)
 
 
-def run_test_command(timeout=1800):
-    """(seconds, exit code, pytest's summary line) of ``python -m pytest``, the README's test command."""
-    seconds, code, output = _command([sys.executable, "-m", "pytest", "-q"], timeout)
+def run_test_command(timeout=1800, slowest=8):
+    """``python -m pytest``, the README's test command, with pytest's ``--durations`` report.
+
+    Returns (seconds, exit code, pytest's summary line, [(seconds, phase, test id)] for the
+    ``slowest`` test phases).
+    """
+    seconds, code, output = _command([sys.executable, "-m", "pytest", "-q", f"--durations={slowest}"], timeout)
     summary = next((line.strip("= ") for line in reversed(output.splitlines())
                     if re.search(r"\b(passed|failed|error|no tests ran)\b", line)), "no summary")
-    return seconds, code, summary
+    return seconds, code, summary, slowest_phases(output)
+
+
+def slowest_phases(output):
+    """[(seconds, phase, test id)] from the lines of pytest's "slowest durations" report."""
+    found = re.findall(r"^\s*([0-9.]+)s (setup|call|teardown)\s+(.+?)\s*$", output, flags=re.M)
+    return [(float(seconds), phase, test) for seconds, phase, test in found]
 
 
 def run(quick=False):
@@ -116,7 +126,7 @@ def run(quick=False):
     section.tables.append(table)
 
     build_seconds, build_code, _ = build_site()
-    test_seconds, test_code, test_summary = run_test_command()
+    test_seconds, test_code, test_summary, test_phases = run_test_command()
     slowest = max(seconds, key=seconds.get) if seconds else None
     totals = Table(["what", "time (s)", "result", "goal", "goal met?"], caption="Totals")
     totals.add("all notebooks, one after the other", f"{sum(seconds.values()):.1f}", f"{len(seconds)} notebooks", "", "")
@@ -129,9 +139,14 @@ def run(quick=False):
                f"{test_summary} (exit code {test_code})", f"< {GOAL_TEST_COMMAND_S:.0f} s",
                met(test_seconds, GOAL_TEST_COMMAND_S))
     section.tables.append(totals)
+    if test_phases:
+        phases = Table(["test", "phase", "time (s)", "share of the test command"],
+                       caption="The slowest parts of the test command (pytest --durations)")
+        for seconds_taken, phase, test in test_phases:
+            phases.add(test, phase, f"{seconds_taken:.1f}", f"{seconds_taken / test_seconds:.0%}")
+        section.tables.append(phases)
     section.notes.append(
         f"Load average (1, 5, 15 min) after the notebooks: {load_after_notebooks}; after the tests: "
-        f"{load_average()}. The machine's cores were shared with other work, so these times are "
-        "upper bounds for an idle machine of the same kind."
+        f"{load_average()}, on {os.cpu_count()} cores."
     )
     return section
