@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import array_shapes, arrays
 
 from introdl import functional as F
 from introdl import nn
-from introdl.gradcheck import numerical_gradient
+from introdl.gradcheck import module_gradients, numerical_gradient
 
 FAST = settings(max_examples=60, deadline=None)
 
@@ -215,24 +215,8 @@ def test_small_network_gradients_match_finite_differences(case):
         # pre-activation at least 1e-4 from 0 (a step of h = 1e-6 moves it by at most ~1e-5).
         assume(np.min(np.abs(model[0](x))) > 1e-4)
 
-    def loss_at(inputs):
-        return loss_fn(model(inputs), target)
-
-    loss_at(x)
-    grad_input = model.backward(loss_fn.backward())
-    assert_gradients_agree(grad_input, numerical_gradient(loss_at, x), "input")
-
-    for index, parameter in enumerate(model.parameters()):
-        def loss_at_parameter(values, parameter=parameter):
-            saved = parameter.data.copy()
-            parameter.data[...] = values
-            try:
-                return loss_at(x)
-            finally:
-                parameter.data[...] = saved
-
-        numerical = numerical_gradient(loss_at_parameter, parameter.data)
-        assert_gradients_agree(parameter.grad, numerical, f"parameter {index}")
+    for name, (backward, numerical) in module_gradients(model, loss_fn, x, target).items():
+        assert_gradients_agree(backward, numerical, name)
 
 
 # ---------------------------------------------------------------- shapes

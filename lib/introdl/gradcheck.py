@@ -40,12 +40,13 @@ def relative_error(a, b):
     return float(np.max(np.abs(a - b), initial=0.0) / scale)
 
 
-def check_module_gradients(module, loss_fn, x, target, h=1e-6):
-    """Compare ``module.backward`` with finite differences for the input and every parameter.
+def module_gradients(module, loss_fn, x, target, h=1e-6):
+    """The gradients from ``module.backward`` next to their finite-difference estimates.
 
     module: an ``introdl.nn`` module in float64; loss_fn: an ``introdl.nn`` loss;
     x: (N, ...) input; target: what ``loss_fn`` expects.
-    Returns {"input": error, "parameter 0": error, ...}, each a ``relative_error``.
+    Returns {"input": (backward, numerical), "parameter 0": (backward, numerical), ...}, each
+    pair of arrays with the shape of what it is the gradient of.
     """
     x = np.array(as_float_array(x, "x"), dtype=np.float64)
 
@@ -55,7 +56,7 @@ def check_module_gradients(module, loss_fn, x, target, h=1e-6):
     module.zero_grad()
     loss_at(x)
     grad_input = module.backward(loss_fn.backward())
-    errors = {"input": relative_error(grad_input, numerical_gradient(loss_at, x, h))}
+    pairs = {"input": (grad_input, numerical_gradient(loss_at, x, h))}
     for index, parameter in enumerate(module.parameters()):
         def loss_at_parameter(values, parameter=parameter):
             saved = parameter.data.copy()
@@ -64,5 +65,16 @@ def check_module_gradients(module, loss_fn, x, target, h=1e-6):
                 return loss_at(x)
             finally:
                 parameter.data[...] = saved
-        errors[f"parameter {index}"] = relative_error(parameter.grad, numerical_gradient(loss_at_parameter, parameter.data, h))
-    return errors
+        pairs[f"parameter {index}"] = (parameter.grad, numerical_gradient(loss_at_parameter, parameter.data, h))
+    return pairs
+
+
+def check_module_gradients(module, loss_fn, x, target, h=1e-6):
+    """Compare ``module.backward`` with finite differences for the input and every parameter.
+
+    module: an ``introdl.nn`` module in float64; loss_fn: an ``introdl.nn`` loss;
+    x: (N, ...) input; target: what ``loss_fn`` expects.
+    Returns {"input": error, "parameter 0": error, ...}, each a ``relative_error``.
+    """
+    return {name: relative_error(backward, numerical)
+            for name, (backward, numerical) in module_gradients(module, loss_fn, x, target, h).items()}
