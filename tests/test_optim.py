@@ -180,8 +180,8 @@ def test_trajectory_matches_torch(name, kwargs, device):
 def test_state_matches_torch(name, kwargs):
     """After a short run, the state has torch's names and values (step counts included)."""
     _, (ours, ours_params), (theirs, torch_params) = run_parity(name, kwargs, steps=20)
-    for state, q in zip(ours.state, torch_params):
-        torch_state = theirs.state[q]
+    for p, q in zip(ours_params, torch_params):
+        state, torch_state = ours.state[p], theirs.state[q]
         assert set(state) == set(torch_state)
         for key, value in torch_state.items():
             expected = value.detach().cpu().double().numpy()
@@ -321,9 +321,9 @@ def test_parameter_without_gradient_is_skipped(name):
     optimizer.step()
     assert not np.array_equal(with_grad.data, np.ones(3))
     np.testing.assert_array_equal(without.data, np.ones(2))
-    assert optimizer.state[1] == {}
-    if "step" in optimizer.state[0]:
-        assert optimizer.state[0]["step"] == 2
+    assert optimizer.state[without] == {}
+    if "step" in optimizer.state[with_grad]:
+        assert optimizer.state[with_grad]["step"] == 2
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -363,7 +363,7 @@ def test_float32_parameters_stay_float32(name):
         p.grad = np.array([1.0, -2.0, 3.0], dtype=np.float32)
         optimizer.step()
     assert p.data.dtype == np.float32
-    assert all(v.dtype == np.float32 for v in optimizer.state[0].values() if isinstance(v, np.ndarray))
+    assert all(v.dtype == np.float32 for v in optimizer.state[p].values() if isinstance(v, np.ndarray))
 
 
 def test_step_does_not_touch_the_gradient():
@@ -393,7 +393,7 @@ def test_non_finite_gradient_raises_before_any_update(name, bad):
     with pytest.raises(NonFiniteError, match="parameter 1"):
         optimizer.step()
     np.testing.assert_array_equal(first.data, np.ones(3))  # nothing was changed
-    assert optimizer.state == [{}, {}]
+    assert all(optimizer.state[p] == {} for p in (first, second))
 
 
 def test_huge_finite_gradient_is_not_mistaken_for_infinite():
@@ -421,7 +421,7 @@ def test_centered_rmsprop_gives_no_nan_when_rounding_makes_the_variance_negative
     for _ in range(100):
         p.grad = grads
         optimizer.step()
-        state = optimizer.state[0]
+        state = optimizer.state[p]
         went_negative |= bool(np.any(state["square_avg"] - state["grad_avg"] ** 2 < 0))
         assert np.all(np.isfinite(p.data))
     assert went_negative, "the test no longer reaches a negative rounded variance"

@@ -1,6 +1,7 @@
-"""Optimizers with torch.optim's names, arguments, defaults and update order.
+"""Optimizers with torch.optim's names, arguments, defaults and update order (chapter 8), and
+learning-rate schedules in ``introdl.optim.lr_scheduler`` (chapter 7).
 
-Each one updates ``Parameter.data`` in place from ``Parameter.grad``::
+Each optimizer updates ``Parameter.data`` in place from ``Parameter.grad``::
 
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
     optimizer.zero_grad()
@@ -15,5 +16,6 @@ from .adadelta import Adadelta
 from .rmsprop import RMSprop
 from .adam import Adam
 from .adamw import AdamW
+from . import lr_scheduler
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW"]
+__all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "lr_scheduler"]

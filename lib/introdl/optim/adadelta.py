@@ -2,15 +2,13 @@
 import numpy as np
 
 from .._validation import check_number
-from ._inplace import add_weighted_square_
-from .optimizer import Optimizer
+from .optimizer import Optimizer, gradient
 
 
 class Adadelta(Optimizer):
-    """Adadelta (Zeiler, 2012), like ``torch.optim.Adadelta``.
+    """Adadelta, like ``torch.optim.Adadelta``. Introduced in chapter 8.
 
-    For each parameter θ with gradient ∇ (ρ = ``rho``, ε = ``eps``, η = ``lr``,
-    λ = ``weight_decay``)::
+    For each parameter θ with gradient ∇::
 
         g ← −∇ if maximize else ∇
         g ← g + λ·θ                             L2 weight decay
@@ -24,8 +22,22 @@ class Adadelta(Optimizer):
     ε sits inside both square roots: it makes the very first step nonzero (u = 0 there) and keeps
     the division defined when v = 0.
 
+    Args:
+        params: the Parameters to update, usually ``model.parameters()``.
+        lr (float): η, ≥ 0. Default 1.0.
+        rho (float): ρ, in [0, 1]. Default 0.9.
+        eps (float): ε, ≥ 0. Default 1e-6.
+        weight_decay (float): λ, the L2 penalty, ≥ 0 (chapter 11). Default 0.
+        maximize (bool): climb the function instead of descending it. Default False.
+
     State per parameter: ``"step"`` (an int), ``"square_avg"`` v and ``"acc_delta"`` u, arrays of
     θ's shape starting at 0.
+
+    Raises:
+        ValueError: a hyperparameter out of its range.
+
+    Source: M. D. Zeiler, "ADADELTA: An Adaptive Learning Rate Method", arXiv:1212.5701, 2012.
+    The update order is torch's (https://pytorch.org/docs/stable/generated/torch.optim.Adadelta.html).
     """
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False):
@@ -36,26 +48,14 @@ class Adadelta(Optimizer):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                                       maximize=bool(maximize)))
 
-    def _initial_state(self, data):
-        return {"step": 0, "square_avg": np.zeros_like(data), "acc_delta": np.zeros_like(data)}
+    def _initial_state(self, theta, group):
+        return {"step": 0, "square_avg": np.zeros_like(theta), "acc_delta": np.zeros_like(theta)}
 
-    def _update(self, data, grad, state):
+    def _update(self, theta, grad, state, *, lr, rho, eps, weight_decay, maximize):
         state["step"] += 1
-        rho, eps = self.rho, self.eps
-        g = self._gradient(data, grad, self.weight_decay)
-        square_avg, acc_delta = state["square_avg"], state["acc_delta"]
-
-        square_avg *= rho
-        add_weighted_square_(square_avg, g, 1 - rho)
-
-        # Δ = √(u + ε) / √(v + ε) · g, built in one new array.
-        delta = np.add(acc_delta, eps)
-        np.sqrt(delta, out=delta)
-        delta /= np.sqrt(square_avg + eps)
-        delta *= g
-
-        acc_delta *= rho
-        add_weighted_square_(acc_delta, delta, 1 - rho)
-
-        delta *= self.lr
-        data -= delta
+        g = gradient(grad, theta, weight_decay, maximize)
+        v = rho * state["square_avg"] + (1 - rho) * g**2
+        delta = np.sqrt(state["acc_delta"] + eps) / np.sqrt(v + eps) * g
+        u = rho * state["acc_delta"] + (1 - rho) * delta**2
+        state["square_avg"], state["acc_delta"] = v, u
+        theta -= lr * delta

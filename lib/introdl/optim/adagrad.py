@@ -2,15 +2,13 @@
 import numpy as np
 
 from .._validation import check_number
-from ._inplace import add_weighted_square_
-from .optimizer import Optimizer
+from .optimizer import Optimizer, gradient
 
 
 class Adagrad(Optimizer):
-    """Adagrad (Duchi, Hazan & Singer, 2011), like ``torch.optim.Adagrad``.
+    """Adagrad, like ``torch.optim.Adagrad``. Introduced in chapter 8.
 
-    For each parameter θ with gradient ∇, at its t-th update (t = 1, 2, ...; η = ``lr``,
-    λ = ``weight_decay``, ε = ``eps``)::
+    For each parameter θ with gradient ∇, at its t-th update (t = 1, 2, ...)::
 
         g   ← −∇ if maximize else ∇
         g   ← g + λ·θ                         L2 weight decay
@@ -23,8 +21,24 @@ class Adagrad(Optimizer):
     problems, often too early a stop for deep networks (what RMSprop and Adadelta fix).
     ε > 0 keeps the division defined when s = 0.
 
+    Args:
+        params: the Parameters to update, usually ``model.parameters()``.
+        lr (float): η, ≥ 0. Default 1e-2.
+        lr_decay (float): how fast η_t decays with t, ≥ 0. Default 0.
+        weight_decay (float): λ, the L2 penalty, ≥ 0 (chapter 11). Default 0.
+        initial_accumulator_value (float): where s starts, ≥ 0. Default 0.
+        eps (float): ε, ≥ 0. Default 1e-10.
+        maximize (bool): climb the function instead of descending it. Default False.
+
     State per parameter: ``"step"`` t (an int) and ``"sum"`` s, an array of θ's shape that starts
     at ``initial_accumulator_value``.
+
+    Raises:
+        ValueError: a hyperparameter out of its range.
+
+    Source: J. Duchi, E. Hazan & Y. Singer, "Adaptive Subgradient Methods for Online Learning
+    and Stochastic Optimization", Journal of Machine Learning Research 12, 2011. The update
+    order is torch's (https://pytorch.org/docs/stable/generated/torch.optim.Adagrad.html).
     """
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
@@ -39,18 +53,15 @@ class Adagrad(Optimizer):
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=bool(maximize)))
 
-    def _initial_state(self, data):
-        return {"step": 0, "sum": np.full_like(data, self.initial_accumulator_value)}
+    def _initial_state(self, theta, group):
+        return {"step": 0, "sum": np.full_like(theta, group["initial_accumulator_value"])}
 
-    def _update(self, data, grad, state):
+    def _update(self, theta, grad, state, *, lr, lr_decay, weight_decay, initial_accumulator_value,
+                eps, maximize):
         state["step"] += 1
-        g = self._gradient(data, grad, self.weight_decay)
-        step_lr = self.lr / (1 + (state["step"] - 1) * self.lr_decay)
-        squared_sum = state["sum"]
-        add_weighted_square_(squared_sum, g, 1)
-        # One new array, reused: first √s + ε, then the step η_t·g/(√s + ε).
-        step = np.sqrt(squared_sum)
-        step += self.eps
-        np.divide(g, step, out=step)
-        step *= step_lr
-        data -= step
+        t = state["step"]
+        g = gradient(grad, theta, weight_decay, maximize)
+        lr_t = lr / (1 + (t - 1) * lr_decay)
+        s = state["sum"] + g**2
+        state["sum"] = s
+        theta -= lr_t * g / (np.sqrt(s) + eps)

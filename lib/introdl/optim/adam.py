@@ -1,18 +1,14 @@
 """Adam: momentum and RMSprop together, with the bias of their zero start corrected."""
-import math
-
 import numpy as np
 
 from .._validation import check_number
-from ._inplace import add_weighted_square_, lerp_
-from .optimizer import Optimizer
+from .optimizer import Optimizer, gradient
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba, 2015), like ``torch.optim.Adam``.
+    """Adam, like ``torch.optim.Adam``. Introduced in chapter 8.
 
-    For each parameter θ with gradient ∇, at its t-th update (t = 1, 2, ...; η = ``lr``,
-    (β₁, β₂) = ``betas``, ε = ``eps``, λ = ``weight_decay``)::
+    For each parameter θ with gradient ∇, at its t-th update (t = 1, 2, ...)::
 
         g ← −∇ if maximize else ∇
         g ← g + λ·θ                             L2 weight decay (AdamW instead: θ ← θ·(1 − η·λ))
@@ -20,20 +16,35 @@ class Adam(Optimizer):
         v ← β₂·v + (1 − β₂)·g²                  running average of their squares (RMSprop)
         if amsgrad:
             v_max ← max(v_max, v)               never let the denominator shrink
-            v̂ = v_max
-        else:
-            v̂ = v
-        θ ← θ − η/(1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + ε)
+            v ← v_max                           (for this step's update only)
+        m̂ = m / (1 − β₁ᵗ)                       bias correction
+        v̂ = v / (1 − β₂ᵗ)
+        θ ← θ − η · m̂ / (√v̂ + ε)
 
-    m and v start at 0, so early on they are too small by the factors 1 − β₁ᵗ and 1 − β₂ᵗ; the
-    last line divides those out ("bias correction"): it is θ ← θ − η·m̂/(√v̂_c + ε) with
-    m̂ = m/(1 − β₁ᵗ) and v̂_c = v̂/(1 − β₂ᵗ), written with ε where torch puts it.
-    ε > 0 keeps the division defined when v = 0.
+    m and v start at 0, so early on they are too small by the factors 1 − β₁ᵗ and 1 − β₂ᵗ;
+    m̂ and v̂ divide those out ("bias correction"). ε > 0 keeps the division defined when v = 0.
 
-    ``decoupled_weight_decay=True`` (keyword only, as in torch) makes this AdamW: see ``AdamW``.
+    Args:
+        params: the Parameters to update, usually ``model.parameters()``.
+        lr (float): η, ≥ 0. Default 1e-3.
+        betas (tuple): (β₁, β₂), each in [0, 1). Default (0.9, 0.999).
+        eps (float): ε, ≥ 0. Default 1e-8.
+        weight_decay (float): λ, ≥ 0 (chapter 11). Default 0.
+        amsgrad (bool): use v_max, the largest v so far. Default False.
+        maximize (bool): climb the function instead of descending it. Default False.
+        decoupled_weight_decay (bool): keyword only, as in torch; True makes this
+            :class:`AdamW`. Default False.
 
     State per parameter: ``"step"`` t (an int), ``"exp_avg"`` m, ``"exp_avg_sq"`` v and, with
     amsgrad, ``"max_exp_avg_sq"`` v_max: arrays of θ's shape starting at 0.
+
+    Raises:
+        ValueError: a hyperparameter out of its range, or betas that are not a pair.
+
+    Source: D. P. Kingma & J. Ba, "Adam: A Method for Stochastic Optimization",
+    arXiv:1412.6980, ICLR 2015; amsgrad: S. J. Reddi, S. Kale & S. Kumar, "On the Convergence of
+    Adam and Beyond", ICLR 2018. The update order is torch's
+    (https://pytorch.org/docs/stable/generated/torch.optim.Adam.html).
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
@@ -46,41 +57,30 @@ class Adam(Optimizer):
                                       amsgrad=bool(amsgrad), maximize=bool(maximize),
                                       decoupled_weight_decay=bool(decoupled_weight_decay)))
 
-    def _initial_state(self, data):
-        state = {"step": 0, "exp_avg": np.zeros_like(data), "exp_avg_sq": np.zeros_like(data)}
-        if self.amsgrad:
-            state["max_exp_avg_sq"] = np.zeros_like(data)
+    def _initial_state(self, theta, group):
+        state = {"step": 0, "exp_avg": np.zeros_like(theta), "exp_avg_sq": np.zeros_like(theta)}
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = np.zeros_like(theta)
         return state
 
-    def _update(self, data, grad, state):
+    def _update(self, theta, grad, state, *, lr, betas, eps, weight_decay, amsgrad, maximize,
+                decoupled_weight_decay):
         state["step"] += 1
         t = state["step"]
-        beta1, beta2 = self.betas
-        if self.decoupled_weight_decay:
-            # AdamW: shrink θ directly, outside the adaptive scaling.
-            if self.weight_decay != 0:
-                data *= 1 - self.lr * self.weight_decay
-            g = self._gradient(data, grad, 0)
+        beta1, beta2 = betas
+        if decoupled_weight_decay:  # AdamW: shrink θ directly, outside the adaptive scaling
+            theta *= 1 - lr * weight_decay
+            g = gradient(grad, theta, 0, maximize)
         else:
-            g = self._gradient(data, grad, self.weight_decay)
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-
-        lerp_(exp_avg, g, 1 - beta1)
-        exp_avg_sq *= beta2
-        add_weighted_square_(exp_avg_sq, g, 1 - beta2)
-        if self.amsgrad:
-            np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
-            exp_avg_sq = state["max_exp_avg_sq"]
-
-        bias_correction1 = 1 - beta1 ** t
-        bias_correction2 = 1 - beta2 ** t
-        # One new array, reused: first the denominator √v̂/√(1 − β₂ᵗ) + ε, then the step.
-        step = np.sqrt(exp_avg_sq)
-        step /= math.sqrt(bias_correction2)
-        step += self.eps
-        np.divide(exp_avg, step, out=step)
-        step *= self.lr / bias_correction1
-        data -= step
+            g = gradient(grad, theta, weight_decay, maximize)
+        m = beta1 * state["exp_avg"] + (1 - beta1) * g
+        v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g**2
+        state["exp_avg"], state["exp_avg_sq"] = m, v
+        if amsgrad:
+            v = state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], v)
+        m_hat = m / (1 - beta1**t)
+        v_hat = v / (1 - beta2**t)
+        theta -= lr * m_hat / (np.sqrt(v_hat) + eps)
 
 
 def _check_betas(betas):

@@ -1,5 +1,9 @@
-"""What every optimizer shares: the parameters, what it remembers about each, zero_grad and step."""
-import math
+"""What every optimizer shares: the parameters, what it remembers about each, zero_grad and step.
+
+Introduced in chapter 8. The layout follows ``torch.optim.Optimizer``
+(https://pytorch.org/docs/stable/optim.html): ``param_groups``, ``state``, ``state_dict()``.
+"""
+import copy
 
 import numpy as np
 
@@ -11,37 +15,54 @@ from ..nn.parameter import Parameter
 class Optimizer:
     """Base class of the optimizers: it updates a fixed list of Parameters from their gradients.
 
-    ``params``: an iterable of ``introdl.nn.Parameter``, usually ``model.parameters()``.
-    ``defaults``: the hyperparameters, name → value. Each one also becomes an attribute
-    (``optimizer.lr``, ``optimizer.momentum``, ...) that ``step()`` reads afresh every time, so a
-    learning-rate schedule simply assigns ``optimizer.lr = ...`` between steps (torch's
-    ``optimizer.param_groups[0]["lr"] = ...``). ``defaults`` keeps the values as constructed.
+    Introduced in chapter 8; follows ``torch.optim.Optimizer``.
 
-    ``state``: a list with one dict per parameter (in the order of ``params``) holding what the
-    optimizer remembers between steps: momentum buffers, running averages, the step count ``t``.
-    The arrays in it have the parameter's shape; the names are torch's (``"momentum_buffer"``,
-    ``"exp_avg"``, ...). A dict stays empty until its parameter's first update.
+    Args:
+        params: an iterable of :class:`introdl.nn.Parameter`, usually ``model.parameters()``.
+        defaults (dict): the hyperparameters, name → value, as the subclass checked them.
 
-    A subclass writes two methods, both on plain ndarrays:
-    ``_initial_state(data)`` returns the state of a parameter before its first update, and
-    ``_update(data, grad, state)`` changes ``data`` (the parameter's values) in place.
+    Attributes:
+        param_groups (list): one dict, as in torch: ``"params"`` (the list of Parameters) and
+            one entry per hyperparameter (``"lr"``, ``"momentum"``, ...). ``step()`` reads them
+            afresh every time, so a learning-rate schedule changes ``param_groups[0]["lr"]``
+            between steps.
+        lr (float): the learning rate η, the same number as ``param_groups[0]["lr"]``; it may be
+            set between steps (it must stay ≥ 0).
+        state (dict): what the optimizer remembers about each parameter between steps (momentum
+            buffers, running averages, the step count), keyed by the Parameter itself, as in
+            torch: ``optimizer.state[model.weight]["exp_avg"]``. The keys of each dict are
+            torch's (``"momentum_buffer"``, ``"sum"``, ``"square_avg"``, ``"acc_delta"``,
+            ``"exp_avg"``, ``"exp_avg_sq"``, ``"step"``, ...); the arrays have the parameter's
+            shape. A parameter's dict stays empty until its first update. ``state[i]`` (an int)
+            also works: the state of the i-th parameter, the key that ``state_dict()`` uses.
+        defaults (dict): the hyperparameters as constructed.
+
+    A subclass writes two methods, both on plain ndarrays and the group's hyperparameters:
+    ``_initial_state(theta, group)`` returns the state of a parameter before its first update,
+    and ``_update(theta, grad, state, **hyperparameters)`` changes ``theta`` (the parameter's
+    values) in place and stores the new state in ``state``.
     """
 
     def __init__(self, params, defaults):
-        self.params = _parameter_list(params)
-        self.state = [{} for _ in self.params]
+        params = _parameter_list(params)
         self.defaults = dict(defaults)
-        for name, value in self.defaults.items():
-            setattr(self, name, value)
+        self.param_groups = [{"params": params, **self.defaults}]
+        self.state = ParameterState(params)
+        self._step_count = 0  # how many times step() ran; a learning-rate schedule looks at it
+
+    @property
+    def params(self):
+        """The Parameters this optimizer updates (``param_groups[0]["params"]``)."""
+        return self.param_groups[0]["params"]
 
     @property
     def lr(self):
-        """The learning rate η; may be changed between steps (it must stay ≥ 0)."""
-        return self._lr
+        """The learning rate η (``param_groups[0]["lr"]``); may be changed between steps (≥ 0)."""
+        return self.param_groups[0]["lr"]
 
     @lr.setter
     def lr(self, value):
-        self._lr = check_number(value, "lr", low=0)
+        self.param_groups[0]["lr"] = check_number(value, "lr", low=0)
 
     def zero_grad(self):
         """Forget every gradient (``grad = None``, torch's default ``set_to_none=True``)."""
@@ -49,52 +70,159 @@ class Optimizer:
             param.grad = None
 
     def step(self, closure=None):
-        """Update every parameter that has a gradient, in place; one whose ``grad`` is None is
-        skipped, and its state (its step count too) stays as it was, as in torch.
+        """Update every parameter that has a gradient, in place.
 
-        ``closure``: optional function that recomputes the loss (and the gradients) and returns the
-        loss, as in torch; ``step`` calls it first and returns what it returned.
+        A parameter whose ``grad`` is None is skipped, and its state (its step count too) stays
+        as it was, as in torch. Every gradient is checked before anything changes, so an error
+        leaves no parameter half-updated.
+
+        Args:
+            closure: optional function that recomputes the loss (and the gradients) and returns
+                the loss, as in torch; ``step`` calls it first and returns what it returned.
+
+        Raises:
+            ValueError: a gradient of the wrong shape, or a learning rate below 0.
+            NonFiniteError: a gradient holds NaN or infinity (``train.fit`` reports divergence).
         """
         loss = closure() if closure is not None else None
-        # Check every gradient before changing anything, so that an error leaves no parameter
-        # half-updated.
-        for index, param in enumerate(self.params):
-            if param.grad is not None:
-                _check_gradient(param, index)
-        for param, state in zip(self.params, self.state):
-            if param.grad is None:
-                continue
-            if not state:
-                state.update(self._initial_state(param.data))
-            self._update(param.data, param.grad, state)
+        for group in self.param_groups:
+            check_number(group["lr"], 'param_groups[0]["lr"]', low=0)
+            for index, param in enumerate(group["params"]):
+                if param.grad is not None:
+                    _check_gradient(param, index)
+        for group in self.param_groups:
+            hyperparameters = {name: group[name] for name in self.defaults}
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                state = self.state[param]
+                if not state:
+                    state.update(self._initial_state(param.data, group))
+                self._update(param.data, param.grad, state, **hyperparameters)
+        self._step_count += 1
         return loss
 
-    def _initial_state(self, data):
-        raise NotImplementedError(f"{type(self).__name__} must implement _initial_state(data)")
+    def _initial_state(self, theta, group):
+        raise NotImplementedError(f"{type(self).__name__} must implement _initial_state(theta, group)")
 
-    def _update(self, data, grad, state):
-        raise NotImplementedError(f"{type(self).__name__} must implement _update(data, grad, state)")
+    def _update(self, theta, grad, state, **hyperparameters):
+        raise NotImplementedError(f"{type(self).__name__} must implement _update(theta, grad, state, ...)")
 
-    def _gradient(self, data, grad, weight_decay):
-        """The gradient the update follows: ``g = ±∇ + λθ``, as a new array or ``grad`` itself.
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self):
+        """The optimizer's state as a dict in torch's layout, with copies of every array.
 
-        ``−∇`` when ``maximize`` (climbing the function is descending its negative); ``+ λθ`` is the
-        gradient of the L2 penalty ``½λ‖θ‖²`` (``weight_decay`` λ). The result may *be* the
-        parameter's ``grad``, so the caller must never change it in place.
+        ``{"state": {i: {...}}, "param_groups": [{"lr": ..., ..., "params": [0, 1, ...]}]}``:
+        parameters are named by their position in ``params``; a parameter never updated has no
+        entry in ``"state"``. Save it next to the model's state with ``np.savez`` (which stores
+        a dict as a pickled object, so load it with ``allow_pickle=True``, from files you trust)::
+
+            np.savez("checkpoint.npz", model=model.state_dict(), optimizer=optimizer.state_dict())
+            checkpoint = np.load("checkpoint.npz", allow_pickle=True)
+            model.load_state_dict(checkpoint["model"].item())
+            optimizer.load_state_dict(checkpoint["optimizer"].item())
         """
-        if weight_decay == 0:
-            return np.negative(grad) if self.maximize else grad
-        g = data * weight_decay  # λθ, a new array that the gradient is then added into
-        if self.maximize:
-            g -= grad
-        else:
-            g += grad
-        return g
+        index = {id(param): i for i, param in enumerate(self.params)}
+        state = {index[id(param)]: copy.deepcopy(values) for param, values in self.state.items() if values}
+        groups = [{**{k: copy.deepcopy(v) for k, v in group.items() if k != "params"},
+                   "params": [index[id(param)] for param in group["params"]]}
+                  for group in self.param_groups]
+        return {"state": dict(sorted(state.items())), "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Continue from a ``state_dict()``: the hyperparameters and every parameter's state.
+
+        The arrays are copied and cast to their parameter's dtype; the Parameters stay this
+        optimizer's own.
+
+        Raises:
+            ValueError: ``state_dict`` is not one of this kind of optimizer for the same number
+                and shapes of parameters.
+        """
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            raise ValueError('state_dict must be a dict with the keys "state" and "param_groups" '
+                             f"(from optimizer.state_dict()), got {_describe(state_dict)}")
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"state_dict has {len(groups)} parameter groups, this optimizer has "
+                             f"{len(self.param_groups)}")
+        for saved, group in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"state_dict is for {len(saved['params'])} parameters, this optimizer "
+                                 f"has {len(group['params'])}")
+            missing = [name for name in self.defaults if name not in saved]
+            if missing:
+                raise ValueError(f"state_dict lacks the hyperparameter(s) {missing} of "
+                                 f"{type(self).__name__}; is it from another kind of optimizer?")
+        new_state = {}
+        for i, values in state_dict["state"].items():
+            if not 0 <= int(i) < len(self.params):
+                raise ValueError(f"state_dict has state for parameter {i}, this optimizer has "
+                                 f"{len(self.params)} parameters")
+            param = self.params[int(i)]
+            new_state[param] = {key: _as_state_value(value, param, i, key) for key, value in values.items()}
+        for saved, group in zip(groups, self.param_groups):
+            params = group["params"]
+            group.clear()
+            group.update({"params": params, **{k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}})
+            group["lr"] = check_number(group["lr"], "lr", low=0)
+        self.state.clear()
+        self.state.update(new_state)
 
     def __repr__(self):
-        settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.defaults)
+        settings = ", ".join(f"{name}={self.param_groups[0][name]!r}" for name in self.defaults)
         count = f"{len(self.params)} parameter" + ("s" if len(self.params) != 1 else "")
         return f"{type(self).__name__}({count}, {settings})"
+
+
+def gradient(grad, theta, weight_decay, maximize):
+    """The gradient an update follows: g = ±∇ + λ·θ, a new array or ``grad`` itself.
+
+    −∇ when ``maximize`` (climbing a function is descending its negative); + λ·θ is the
+    gradient of the L2 penalty ½λ‖θ‖² (``weight_decay`` λ, introduced in chapter 11). The
+    result may *be* the parameter's ``grad``, so callers never change it in place.
+    """
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * theta
+    return g
+
+
+class ParameterState(dict):
+    """``optimizer.state``: Parameter → that parameter's state dict, as torch's ``optimizer.state``.
+
+    A Parameter of the optimizer that has no state yet gets an empty dict (torch's
+    ``defaultdict(dict)``). An int ``i`` means the i-th parameter, the key ``state_dict()`` uses.
+    """
+
+    def __init__(self, params):
+        super().__init__()
+        self._params = params
+
+    def __missing__(self, key):
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            if not -len(self._params) <= key < len(self._params):
+                raise KeyError(f"optimizer.state[{key}]: there are only {len(self._params)} parameters")
+            return self[self._params[key]]
+        if isinstance(key, Parameter) and any(key is param for param in self._params):
+            self[key] = {}
+            return self[key]
+        raise KeyError(f"optimizer.state is keyed by the optimizer's Parameters (or their position), "
+                       f"got {_describe(key)}")
+
+
+def _as_state_value(value, param, i, key):
+    """One saved state entry, copied: arrays in the parameter's dtype and shape, numbers as they are."""
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        if value.shape != param.data.shape:
+            raise ValueError(f'state_dict["state"][{i}]["{key}"] has shape {value.shape}, '
+                             f"parameter {i} has shape {param.data.shape}")
+        return value.astype(param.data.dtype, copy=True)
+    return copy.deepcopy(value)
+
+
+def _describe(value):
+    return f"{type(value).__name__} {value!r}" if not isinstance(value, dict) else f"a dict with keys {sorted(map(str, value))}"
 
 
 def _parameter_list(params):
@@ -123,9 +251,6 @@ def _check_gradient(param, index):
     """Raise if ``param.grad`` has the wrong shape or holds a NaN or an infinity, naming the parameter.
 
     ``NonFiniteError`` is a ``ValueError``; ``train.fit`` reports it as divergence.
-    ‖g‖² = g·g is finite only if every element of g is, so the common case costs one fast dot
-    product and no temporary array; only when ‖g‖² is not finite (which a huge but finite gradient,
-    above ~1e154, can also give) are the elements looked at one by one.
     """
     grad = param.grad
     if grad.shape != param.data.shape:
@@ -133,11 +258,9 @@ def _check_gradient(param, index):
             f"the gradient of parameter {index} must have the parameter's shape {param.data.shape}, "
             f"got {grad.shape}"
         )
-    if math.isfinite(np.vdot(grad, grad)):
-        return
-    bad = grad.size - np.count_nonzero(np.isfinite(grad))
-    if bad:
+    finite = np.isfinite(grad)
+    if not finite.all():
         raise NonFiniteError(
-            f"the gradient of parameter {index} ({param!r}) has {bad} NaN or infinite value(s); "
-            "a finite gradient was expected (has the loss diverged?)"
+            f"the gradient of parameter {index} ({param!r}) has {grad.size - np.count_nonzero(finite)} "
+            "NaN or infinite value(s); a finite gradient was expected (has the loss diverged?)"
         )

@@ -2,15 +2,13 @@
 import numpy as np
 
 from .._validation import check_number
-from ._inplace import add_weighted_square_, lerp_
-from .optimizer import Optimizer
+from .optimizer import Optimizer, gradient
 
 
 class RMSprop(Optimizer):
-    """RMSprop (Hinton, lecture notes, 2012), like ``torch.optim.RMSprop``.
+    """RMSprop, like ``torch.optim.RMSprop``. Introduced in chapter 8.
 
-    For each parameter θ with gradient ∇ (α = ``alpha``, ε = ``eps``, η = ``lr``,
-    μ = ``momentum``, λ = ``weight_decay``)::
+    For each parameter θ with gradient ∇::
 
         g ← −∇ if maximize else ∇
         g ← g + λ·θ                             L2 weight decay
@@ -31,9 +29,27 @@ class RMSprop(Optimizer):
     defined when v = 0. The max(·, 0) is not in torch: v − ḡ² is a variance, never negative in
     exact arithmetic, but rounding can make it a hair below 0, where torch's square root gives NaN.
 
+    Args:
+        params: the Parameters to update, usually ``model.parameters()``.
+        lr (float): η, ≥ 0. Default 1e-2.
+        alpha (float): α, the smoothing constant, in [0, 1]. Default 0.99.
+        eps (float): ε, ≥ 0. Default 1e-8.
+        weight_decay (float): λ, the L2 penalty, ≥ 0 (chapter 11). Default 0.
+        momentum (float): μ, ≥ 0. Default 0.
+        centered (bool): divide by the standard deviation instead of the root mean square.
+            Default False.
+        maximize (bool): climb the function instead of descending it. Default False.
+
     State per parameter: ``"step"`` (an int), ``"square_avg"`` v, and, when needed,
     ``"grad_avg"`` ḡ (centered) and ``"momentum_buffer"`` b (μ > 0): arrays of θ's shape starting
     at 0.
+
+    Raises:
+        ValueError: a hyperparameter out of its range.
+
+    Source: G. Hinton, N. Srivastava & K. Swersky, "Neural Networks for Machine Learning",
+    lecture 6e, 2012 (unpublished slides). The update order is torch's
+    (https://pytorch.org/docs/stable/generated/torch.optim.RMSprop.html).
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
@@ -48,41 +64,28 @@ class RMSprop(Optimizer):
                                       momentum=momentum, centered=bool(centered),
                                       maximize=bool(maximize)))
 
-    def _initial_state(self, data):
-        state = {"step": 0, "square_avg": np.zeros_like(data)}
-        if self.centered:
-            state["grad_avg"] = np.zeros_like(data)
-        if self.momentum > 0:
-            state["momentum_buffer"] = np.zeros_like(data)
+    def _initial_state(self, theta, group):
+        state = {"step": 0, "square_avg": np.zeros_like(theta)}
+        if group["centered"]:
+            state["grad_avg"] = np.zeros_like(theta)
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = np.zeros_like(theta)
         return state
 
-    def _update(self, data, grad, state):
+    def _update(self, theta, grad, state, *, lr, alpha, eps, weight_decay, momentum, centered, maximize):
         state["step"] += 1
-        alpha = self.alpha
-        g = self._gradient(data, grad, self.weight_decay)
-        square_avg = state["square_avg"]
-
-        square_avg *= alpha
-        add_weighted_square_(square_avg, g, 1 - alpha)
-
-        # d, the denominator, in one new array.
-        if self.centered:
-            grad_avg = state["grad_avg"]
-            lerp_(grad_avg, g, 1 - alpha)
-            variance = np.multiply(grad_avg, grad_avg)
-            np.subtract(square_avg, variance, out=variance)  # v − ḡ²
-            np.maximum(variance, 0, out=variance)
-            denominator = np.sqrt(variance, out=variance)
+        g = gradient(grad, theta, weight_decay, maximize)
+        v = alpha * state["square_avg"] + (1 - alpha) * g**2
+        state["square_avg"] = v
+        if centered:
+            g_avg = alpha * state["grad_avg"] + (1 - alpha) * g
+            state["grad_avg"] = g_avg
+            d = np.sqrt(np.maximum(v - g_avg**2, 0)) + eps
         else:
-            denominator = np.sqrt(square_avg)
-        denominator += self.eps
-
-        if self.momentum > 0:
-            buffer = state["momentum_buffer"]
-            buffer *= self.momentum
-            buffer += np.divide(g, denominator, out=denominator)
-            data -= self.lr * buffer
+            d = np.sqrt(v) + eps
+        if momentum > 0:
+            b = momentum * state["momentum_buffer"] + g / d
+            state["momentum_buffer"] = b
+            theta -= lr * b
         else:
-            step = np.divide(g, denominator, out=denominator)
-            step *= self.lr
-            data -= step
+            theta -= lr * g / d

@@ -1,13 +1,15 @@
 """Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
+import numpy as np
+
 from .._validation import check_number
-from .optimizer import Optimizer
+from .optimizer import Optimizer, gradient
 
 
 class SGD(Optimizer):
     """Stochastic gradient descent, like ``torch.optim.SGD`` (same arguments, defaults and order).
 
-    For each parameter θ with gradient ∇ (η = ``lr``, μ = ``momentum``, τ = ``dampening``,
-    λ = ``weight_decay``), one ``step()`` does::
+    Introduced in chapter 8 (plain gradient descent in chapter 5, mini-batches in chapter 9).
+    For each parameter θ with gradient ∇, one ``step()`` does::
 
         g ← −∇ if maximize else ∇
         g ← g + λ·θ                       L2 weight decay: the gradient of ½λ‖θ‖²
@@ -21,8 +23,27 @@ class SGD(Optimizer):
     of past gradients (a velocity), so that steps build up along directions where the gradients
     agree and cancel where they flip sign; Nesterov's variant looks one velocity step ahead.
 
+    Args:
+        params: the Parameters to update, usually ``model.parameters()``.
+        lr (float): η, the learning rate, ≥ 0. Default 1e-3.
+        momentum (float): μ, ≥ 0. Default 0 (no momentum).
+        dampening (float): τ, the share of the new gradient left out of the velocity. Default 0.
+        weight_decay (float): λ, the L2 penalty, ≥ 0 (chapter 11). Default 0.
+        nesterov (bool): Nesterov momentum; needs μ > 0 and τ = 0. Default False.
+        maximize (bool): climb the function instead of descending it. Default False.
+
     State per parameter: ``"momentum_buffer"`` b, an array of θ's shape, from the first step
     with μ ≠ 0 on (none without momentum).
+
+    Raises:
+        ValueError: a hyperparameter out of its range, or nesterov without momentum.
+
+    Sources: momentum, B. T. Polyak, "Some methods of speeding up the convergence of iteration
+    methods", USSR Computational Mathematics and Mathematical Physics 4(5), 1964; Nesterov
+    momentum, Y. Nesterov, "A method for solving the convex programming problem with convergence
+    rate O(1/k²)", Soviet Mathematics Doklady 27, 1983, in the form of I. Sutskever, J. Martens,
+    G. Dahl & G. Hinton, "On the importance of initialization and momentum in deep learning",
+    ICML 2013. The update order is torch's (https://pytorch.org/docs/stable/generated/torch.optim.SGD.html).
     """
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
@@ -40,22 +61,16 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=bool(nesterov),
                                       maximize=bool(maximize)))
 
-    def _initial_state(self, data):
+    def _initial_state(self, theta, group):
         return {}  # the momentum buffer is made from the first gradient, in _update
 
-    def _update(self, data, grad, state):
-        g = self._gradient(data, grad, self.weight_decay)
-        if self.momentum != 0:
-            buffer = state.get("momentum_buffer")
-            if buffer is None:
-                # The velocity starts as the first gradient itself, undamped (torch does the same).
-                buffer = state["momentum_buffer"] = g.copy()
+    def _update(self, theta, grad, state, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
+        g = gradient(grad, theta, weight_decay, maximize)
+        if momentum != 0:
+            if "momentum_buffer" not in state:
+                b = np.array(g)  # the velocity starts as the first gradient itself (a copy)
             else:
-                buffer *= self.momentum
-                # (1 − τ)·g; with τ = 0 that is g itself, so no scaled copy is needed.
-                buffer += g if self.dampening == 0 else (1 - self.dampening) * g
-            if self.nesterov:
-                g = g + self.momentum * buffer
-            else:
-                g = buffer
-        data -= self.lr * g
+                b = momentum * state["momentum_buffer"] + (1 - dampening) * g
+            state["momentum_buffer"] = b
+            g = g + momentum * b if nesterov else b
+        theta -= lr * g
