@@ -9,7 +9,10 @@ over a course directory that this script writes::
 
     editions/
       nbgrader/                          a ready nbgrader course directory
-        nbgrader_config.py               course id "introdl", root = this folder, sqlite gradebook
+        nbgrader_config.py               written once, then yours: loads the book's settings
+        introdl_nbgrader_defaults.py     the book's settings (rewritten every run): course id
+                                         "introdl", root = this folder, sqlite gradebook,
+                                         deleted test cells put back, 60 s per cell
         gradebook.db
         source/ch01/01_perceptron.ipynb  the chapter as in book/: solutions and outputs
         release/ch01/01_perceptron.ipynb nbgrader's student version
@@ -37,10 +40,13 @@ REPO = Path(__file__).resolve().parent.parent
 BOOK = REPO / "book"
 COURSE_ID = "introdl"
 
-# The whole config in one place; the script loads this same file, so what the teacher finds in
-# editions/nbgrader/ is exactly what made the editions.
-NBGRADER_CONFIG = '''\
-"""nbgrader configuration for the book's course directory (written by scripts/make_editions.py)."""
+# The book's nbgrader settings live in their own file, rewritten by every run; nbgrader_config.py
+# only loads it, and is written once: a teacher's own settings there are kept.
+BOOK_CONFIG_NAME = "introdl_nbgrader_defaults.py"
+CELL_TIMEOUT = 60  # seconds per cell when grading: about 10x the slowest cell of any chapter
+BOOK_CONFIG = '''\
+"""The book's nbgrader settings (rewritten by scripts/make_editions.py: change settings in
+nbgrader_config.py instead, which loads this file first and may override anything below)."""
 import os
 
 c = get_config()  # noqa: F821 (nbgrader provides it)
@@ -51,10 +57,39 @@ c.CourseDirectory.root = root
 c.CourseDirectory.course_id = "{course_id}"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "gradebook.db")
 
-# Chapters run numerical experiments on possibly slow, shared machines: nbgrader's default of
-# 30 s per cell is too tight for autograding.
-c.ExecutePreprocessor.timeout = 600
+# A graded test cell that a student deleted is put back before grading, so one deleted cell
+# costs that exercise alone. (Changed locked cells are always put back by nbgrader.)
+c.OverwriteCells.add_missing_cells = True
+
+# A cell that runs longer than this is stopped and scores 0: the slowest cell of any chapter
+# takes a few seconds, so this only stops code that loops forever. The checks themselves stop a
+# function after a few seconds with their own message.
+c.Execute.timeout = {timeout}
+c.Execute.error_on_timeout = {{
+    "ename": "CellTimeoutError",
+    "evalue": "this cell did not finish within {timeout} s: does your code loop forever?",
+    "traceback": ["CellTimeoutError: this cell did not finish within {timeout} s: "
+                  "does your code loop forever?"],
+}}
 '''
+TEACHER_CONFIG = '''\
+"""nbgrader configuration of this course directory.
+
+scripts/make_editions.py wrote this file once and will not change it again. The book's settings are
+in {defaults} (rewritten by every run); they are loaded first, so a setting below overrides them,
+for example:
+
+    c.Execute.timeout = 120
+"""
+c = get_config()  # noqa: F821 (nbgrader provides it)
+load_subconfig("{defaults}")  # noqa: F821 (nbgrader provides it)
+
+# Your own settings:
+'''
+
+# The first line of the nbgrader_config.py that earlier versions of this script rewrote on every
+# run: such a file holds no teacher's settings and is replaced.
+OLD_GENERATED_CONFIG = '"""nbgrader configuration for the book\'s course directory (written by scripts/make_editions.py)."""'
 
 
 def chapters(selection=()):
@@ -82,9 +117,13 @@ def assignment_id(notebook):
 
 
 def write_course_directory(course, notebooks):
-    """Write nbgrader_config.py and source/<assignment>/<notebook>.ipynb for each chapter."""
+    """Write the book's nbgrader settings, nbgrader_config.py (only if there is none: a teacher's
+    own file is kept) and source/<assignment>/<notebook>.ipynb for each chapter."""
     course.mkdir(parents=True, exist_ok=True)
-    (course / "nbgrader_config.py").write_text(NBGRADER_CONFIG.format(course_id=COURSE_ID))
+    (course / BOOK_CONFIG_NAME).write_text(BOOK_CONFIG.format(course_id=COURSE_ID, timeout=CELL_TIMEOUT))
+    teacher = course / "nbgrader_config.py"
+    if not teacher.exists() or teacher.read_text().startswith(OLD_GENERATED_CONFIG):
+        teacher.write_text(TEACHER_CONFIG.format(defaults=BOOK_CONFIG_NAME))
     for notebook in notebooks:
         folder = course / "source" / assignment_id(notebook)
         # Start the assignment afresh, so a chapter renamed in book/ leaves no stale copy that
