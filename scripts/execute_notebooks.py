@@ -4,7 +4,9 @@
     python scripts/execute_notebooks.py book/07_*.ipynb # some of them
 
 Each notebook runs top to bottom in a fresh kernel with its folder as working directory.
-Timing metadata is not recorded, so running twice stores identical outputs.
+Timing metadata is not recorded, so running twice stores identical outputs.  This machine's
+outputs must also be every machine's: after changing a chapter or the library, run
+scripts/check_reproducible.py, which re-executes copies under every BLAS kernel and thread count.
 """
 import os
 import sys
@@ -15,6 +17,7 @@ import nbformat
 from nbclient import NotebookClient
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
 def execute(path, timeout=600):
@@ -31,6 +34,9 @@ def execute(path, timeout=600):
     )
     client.execute()
     notebook.metadata.pop("widgets", None)  # live widget state is not reproducible
+    # The kernelspec exactly as Jupyter writes it, so that opening or trusting a chapter in
+    # JupyterLab or Notebook does not rewrite the file.
+    notebook.metadata["kernelspec"] = KERNELSPEC
     nbformat.write(notebook, path)
 
 
