@@ -56,7 +56,7 @@ def test_every_public_function_is_tested_here():
     """A function added to introdl.functional needs a parity test in this file too."""
     tested = {f for functions in ACTIVATIONS.values() for f in functions[:2]}
     tested |= {f for functions in LOSSES.values() for f in functions[:2]}
-    tested |= {F.softmax, F.log_softmax, F.dense_forward, F.dense_backward}
+    tested |= {F.softmax, F.log_softmax, F.linear, F.dense_forward, F.dense_backward}
     public = {value for name, value in vars(F).items()
               if callable(value) and not name.startswith("_") and getattr(value, "__module__", None) == F.__name__}
     assert public == tested, f"untested: {sorted(f.__name__ for f in public - tested)}"

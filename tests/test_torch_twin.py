@@ -149,9 +149,18 @@ def test_from_torch_converts_a_model_written_in_torch(device):
         assert_close(model(x), twin(to_tensor(x, device)), device)
 
 
-def test_from_torch_rejects_a_linear_layer_without_bias():
-    with pytest.raises(ValueError, match=r"bias=False"):
-        torch_twin.from_torch(torch.nn.Linear(2, 2, bias=False, device="meta"))
+def test_linear_without_bias_converts_both_ways_like_torch(device):
+    """torch.nn.Linear(bias=False) has bias None and one parameter; so has its introdl twin."""
+    torch.manual_seed(0)
+    twin = torch.nn.Linear(4, 3, bias=False).to(device=device, dtype=torch_dtype(device))
+    model = torch_twin.from_torch(twin)
+    assert model.bias is None and [name for name, _ in model.named_parameters()] == ["weight"]
+    back = torch_twin.to_torch(model, on_device=device)
+    assert back.bias is None and len(list(back.parameters())) == 1
+    x = np.random.default_rng(0).normal(size=(5, 4))
+    with torch.no_grad():
+        assert_close(model(x), twin(to_tensor(x, device)), device)
+        assert_close(model(x), back(to_tensor(x, device)), device)
 
 
 # ---------------------------------------------------------------- copy_weights

@@ -1,7 +1,7 @@
-"""Checks shared by the whole library.
+"""Checks shared by the whole library (internal: the public functions and modules call these).
 
-Every public function checks what it is given and, when something is wrong, raises an error
-that says what was expected and what came, before any state is changed.
+Every public function checks what it is given where it enters the library and, when something is
+wrong, raises an error that says what was expected and what came, before any state is changed.
 """
 import numbers
 
@@ -12,11 +12,11 @@ class NonFiniteError(ValueError):
     """An array that should hold finite numbers holds NaN or infinity."""
 
 
-def as_float_array(x, name, *, ndim=None, allow_empty=False):
+def as_float_array(x, name, *, ndim=None, allow_empty=False, finite=True):
     """Return ``x`` as a floating-point ndarray, or raise a clear error.
 
-    Integer and boolean arrays become float64; float32 and float64 arrays keep their dtype.
-    ``ndim`` may be an int or a tuple of allowed ints.
+    Integer and boolean arrays become float64; float16, float32 and float64 arrays keep their dtype.
+    ``ndim`` may be an int or a tuple of allowed ints. ``finite=False`` lets NaN and inf through.
     """
     if type(x) is np.ndarray and x.dtype.kind == "f":
         array = x  # the common case, and every array the library passes itself: nothing to convert
@@ -29,7 +29,7 @@ def as_float_array(x, name, *, ndim=None, allow_empty=False):
             raise ValueError(f"{name} must be {wanted}, got {array.ndim}-D with shape {array.shape}")
     if array.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one element")
-    if not np.isfinite(array).all():
+    if finite and not np.isfinite(array).all():
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
         raise NonFiniteError(f"{name} must be finite, got {bad} NaN or infinite value(s)")
     return array
@@ -96,3 +96,53 @@ def check_rng(rng, name="rng"):
             f"got {type(rng).__name__}"
         )
     return rng
+
+
+def as_pair(prediction, target, names=("prediction", "target")):
+    """Two float arrays of the same shape (a loss's prediction and target), or raise."""
+    prediction = as_float_array(prediction, names[0])
+    target = as_float_array(target, names[1])
+    check_same_shape(prediction, target, *names)
+    return prediction, target
+
+
+def check_unit_interval(values, name):
+    """Raise unless every value lies in [0, 1] (probabilities, binary targets)."""
+    if values.min() < 0.0 or values.max() > 1.0:
+        raise ValueError(
+            f"{name} must lie in [0, 1], got values from {values.min():g} to {values.max():g}"
+        )
+
+
+def as_logits_and_labels(logits, labels):
+    """Logits (N, C) as a float array and labels (N,) as integers in [0, C), or raise."""
+    z = as_float_array(logits, "logits", ndim=2)
+    try:
+        labels_array = np.asarray(labels)
+    except Exception as exc:  # ragged lists and other oddities
+        raise TypeError(f"labels must be integer class indices of shape (N,), got {type(labels).__name__}: "
+                        f"{exc}") from None
+    if labels_array.dtype == bool or not np.issubdtype(labels_array.dtype, np.integer):
+        raise TypeError(
+            f"labels must be integer class indices of shape (N,), got dtype {labels_array.dtype}; "
+            "CrossEntropyLoss takes class numbers such as [2, 0, 1], not one-hot or float targets"
+        )
+    if labels_array.shape != (z.shape[0],):
+        raise ValueError(f"labels must have shape (N,) = ({z.shape[0]},) to match logits {z.shape}, "
+                         f"got {labels_array.shape}")
+    n_classes = z.shape[1]
+    if labels_array.min() < 0 or labels_array.max() >= n_classes:
+        raise ValueError(
+            f"labels must be in [0, {n_classes - 1}] for logits with C = {n_classes} classes, "
+            f"got values from {labels_array.min()} to {labels_array.max()}"
+        )
+    return z, labels_array
+
+
+def check_axis(axis, ndim, name="axis"):
+    """Return ``axis`` if it is an int that indexes an array of ``ndim`` dimensions, else raise."""
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {axis!r} ({type(axis).__name__})")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name} must be in [{-ndim}, {ndim - 1}] for a {ndim}-D array, got {axis}")
+    return int(axis)

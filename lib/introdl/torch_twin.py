@@ -2,8 +2,10 @@
 
     twin = to_torch(model)           # introdl.nn  →  torch.nn, weights copied
     back = from_torch(twin)          # torch.nn    →  introdl.nn, weights copied
+    model.load_state_dict(from_torch_state_dict(twin.state_dict()))   # a torch checkpoint
 
 Only the layers the book uses are mapped: Linear, Sigmoid, Tanh, ReLU, Dropout, Sequential.
+Introduced in chapter 1; used by every chapter's check against PyTorch.
 """
 import numpy as np
 
@@ -17,7 +19,7 @@ def _torch():
 
 
 def device():
-    """torch.device("cuda") when a GPU is visible, else torch.device("cpu")."""
+    """torch.device("cuda") when a GPU is visible, else torch.device("cpu"). Introduced in chapter 1."""
     torch = _torch()
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -27,6 +29,19 @@ def default_dtype(on_device=None):
     torch = _torch()
     on_device = device() if on_device is None else torch.device(on_device)
     return torch.float64 if on_device.type == "cpu" else torch.float32
+
+
+def tolerance(on_device=None):
+    """The largest relative difference (``introdl.gradcheck.relative_error``) a parity check accepts.
+
+    1e-12 on the CPU, where the twin runs in float64: both sides round at ~1e-16, and a few
+    thousand operations keep them within 1e-12. 1e-5 on a GPU, where the twin runs in float32,
+    which rounds at ~6e-8. on_device: a device or its name (default: ``device()``).
+    Introduced in chapter 1.
+    """
+    torch = _torch()
+    on_device = device() if on_device is None else torch.device(on_device)
+    return 1e-12 if default_dtype(on_device) == torch.float64 else 1e-5
 
 
 def tensor(array, *, on_device=None, dtype=None, requires_grad=False):
@@ -44,36 +59,83 @@ def tensor(array, *, on_device=None, dtype=None, requires_grad=False):
     return result.requires_grad_(requires_grad) if requires_grad else result
 
 
-def numpy(t):
-    """A copy of a torch tensor as a float64 (or integer) NumPy array, wherever the tensor lives."""
-    array = t.detach().cpu().numpy()
+def to_numpy(t):
+    """A copy of a torch tensor as a float64 (or integer) NumPy array, wherever the tensor lives.
+
+    Raises:
+        TypeError: ``t`` is not a torch tensor.
+    """
+    torch = _torch()
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"to_numpy expects a torch.Tensor, got {type(t).__name__}")
+    array = t.detach().cpu()
+    if array.dtype in (torch.bfloat16,):  # NumPy has no bfloat16
+        array = array.to(torch.float64)
+    array = array.numpy()
     return array.astype(np.float64) if np.issubdtype(array.dtype, np.floating) else array.copy()
 
 
+numpy = to_numpy  # the earlier name, kept so that older notebooks keep working
+
+
+def from_torch_state_dict(state_dict):
+    """A torch ``state_dict`` (name → tensor) as a dict name → float64 ndarray, for ``load_state_dict``.
+
+    ``model.load_state_dict(from_torch_state_dict(twin.state_dict()))`` gives ``model`` the
+    twin's weights: the names are torch's on both sides ("0.weight", "2.bias", ...).
+
+    Raises:
+        TypeError: ``state_dict`` is not a mapping of names to tensors.
+    """
+    if not hasattr(state_dict, "items"):
+        raise TypeError(f"from_torch_state_dict expects a dict from names to tensors, got {type(state_dict).__name__}")
+    return {name: to_numpy(value) for name, value in state_dict.items()}
+
+
 def to_torch(model, *, on_device=None, dtype=None):
-    """The ``torch.nn`` module equivalent to the introdl ``model``, with the same weights."""
+    """The ``torch.nn`` module equivalent to the introdl ``model``, with the same weights and modes.
+
+    on_device: default ``device()``; dtype: default ``default_dtype(on_device)``.
+    A module object that appears at several places stays one shared torch module.
+
+    Raises:
+        TypeError: a module with no torch equivalent.
+    """
     torch = _torch()
     on_device = device() if on_device is None else torch.device(on_device)
     dtype = default_dtype(on_device) if dtype is None else dtype
-    return _convert_to_torch(model, torch).to(device=on_device, dtype=dtype)
+    return _convert_to_torch(model, torch, {}).to(device=on_device, dtype=dtype)
 
 
 def from_torch(module, *, rng=None, dtype=np.float64):
-    """The introdl model equivalent to the ``torch.nn`` ``module``, with the same weights and modes."""
-    converted = _convert_from_torch(module, _torch(), rng, dtype)
-    converted.training = module.training  # each module keeps its own train/eval mode
-    return converted
+    """The introdl model equivalent to the ``torch.nn`` ``module``, with the same weights and modes.
+
+    rng: the Generator for the masks of Dropout layers (default None: unseeded); dtype: of the
+    parameters (default float64). A torch module shared by several places stays one introdl module.
+
+    Raises:
+        TypeError: a module with no introdl equivalent.
+    """
+    return _from_torch(module, _torch(), rng, dtype, {})
 
 
-def _convert_from_torch(module, torch, rng, dtype):
+def _from_torch(module, torch, rng, dtype, done):
+    if id(module) not in done:  # a module used at several places is converted once
+        converted = _convert_from_torch(module, torch, rng, dtype, done)
+        converted.training = module.training  # each module keeps its own train/eval mode
+        done[id(module)] = converted
+    return done[id(module)]
+
+
+def _convert_from_torch(module, torch, rng, dtype, done):
     if isinstance(module, torch.nn.Sequential):
-        return nn.Sequential(*(from_torch(child, rng=rng, dtype=dtype) for child in module))
+        return nn.Sequential(*(_from_torch(child, torch, rng, dtype, done) for child in module))
     if isinstance(module, torch.nn.Linear):
-        if module.bias is None:
-            raise ValueError("introdl.nn.Linear always has a bias; got torch.nn.Linear(bias=False)")
-        layer = nn.Linear(module.in_features, module.out_features, rng=np.random.default_rng(0), dtype=dtype)
-        layer.weight.data[...] = numpy(module.weight)
-        layer.bias.data[...] = numpy(module.bias)
+        layer = nn.Linear(module.in_features, module.out_features, bias=module.bias is not None,
+                          rng=np.random.default_rng(0), dtype=dtype)
+        layer.weight.data[...] = to_numpy(module.weight)
+        if module.bias is not None:
+            layer.bias.data[...] = to_numpy(module.bias)
         return layer
     if isinstance(module, torch.nn.Dropout):
         return nn.Dropout(module.p, rng=rng)
@@ -85,16 +147,22 @@ def _convert_from_torch(module, torch, rng, dtype):
 
 
 def copy_weights(source, destination):
-    """Copy parameters between an introdl model and a torch model (either direction), in order."""
+    """Copy parameters between an introdl model and a torch model (either direction), in order.
+
+    Raises:
+        ValueError: the models differ in their number of parameters or in a parameter's shape
+        (nothing is copied then).
+    """
     torch = _torch()
     src = list(source.parameters())
     dst = list(destination.parameters())
     if len(src) != len(dst):
         raise ValueError(f"models differ: {len(src)} parameters against {len(dst)}")
     for s, d in zip(src, dst):
-        values = numpy(s) if isinstance(s, torch.Tensor) else s.data
-        if tuple(values.shape) != tuple(d.shape):
-            raise ValueError(f"parameter shapes differ: {tuple(values.shape)} against {tuple(d.shape)}")
+        if tuple(s.shape) != tuple(d.shape):
+            raise ValueError(f"parameter shapes differ: {tuple(s.shape)} against {tuple(d.shape)}")
+    for s, d in zip(src, dst):
+        values = to_numpy(s) if isinstance(s, torch.Tensor) else s.data
         if isinstance(d, torch.Tensor):
             with torch.no_grad():
                 d.copy_(torch.as_tensor(values, dtype=d.dtype, device=d.device))
@@ -102,20 +170,24 @@ def copy_weights(source, destination):
             d.data[...] = values
 
 
-def _convert_to_torch(model, torch):
-    converted = _torch_layer(model, torch)
-    converted.training = model.training  # each module keeps its own train/eval mode
-    return converted
+def _convert_to_torch(model, torch, done):
+    if id(model) not in done:  # a module used at several places is converted once
+        converted = _torch_layer(model, torch, done)
+        converted.training = model.training  # each module keeps its own train/eval mode
+        done[id(model)] = converted
+    return done[id(model)]
 
 
-def _torch_layer(model, torch):
+def _torch_layer(model, torch, done):
     if isinstance(model, nn.Sequential):
-        return torch.nn.Sequential(*(_convert_to_torch(layer, torch) for layer in model))
+        return torch.nn.Sequential(*(_convert_to_torch(layer, torch, done) for layer in model))
     if isinstance(model, nn.Linear):
-        layer = torch.nn.Linear(model.in_features, model.out_features, dtype=torch.float64)
+        layer = torch.nn.Linear(model.in_features, model.out_features, bias=model.bias is not None,
+                                dtype=torch.float64)
         with torch.no_grad():
             layer.weight.copy_(torch.as_tensor(model.weight.data))
-            layer.bias.copy_(torch.as_tensor(model.bias.data))
+            if model.bias is not None:
+                layer.bias.copy_(torch.as_tensor(model.bias.data))
         return layer
     if isinstance(model, nn.Dropout):
         return torch.nn.Dropout(model.p)

@@ -1,47 +1,57 @@
-"""Activation layers: a non-linearity applied elementwise, and its derivative for backward."""
+"""Activation layers: a non-linearity g applied elementwise, and its derivative g' for backward.
+
+Introduced in chapter 2; their backward pass in chapter 6.
+"""
 from .. import functional as F
-from .._validation import as_float_array
 from .module import Module
 
 
 class _Elementwise(Module):
-    """g(z) elementwise; backward multiplies ∂L/∂g by g'(z) (the chain rule, one factor)."""
+    """a = g(z) elementwise; backward multiplies ∂L/∂a by g'(z) (the chain rule, one factor).
+
+    A subclass names its ``function`` g and its ``derivative`` g'. Any shape in, the same shape out.
+    """
 
     function = staticmethod(lambda z: z)
     derivative = staticmethod(lambda z: 1.0)
 
-    def __init__(self):
-        self._input = None
-
     def forward(self, z):
-        self._input = as_float_array(z, f"input to {type(self).__name__}")
-        return self.function(self._input)
+        self.save_for_backward(z)
+        return self.function(z)  # a = g(z)
 
     def backward(self, grad_output):
-        if self._input is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
-        grad_output = as_float_array(grad_output, "grad_output")
-        if grad_output.shape != self._input.shape:
-            raise ValueError(f"grad_output must have the input's shape {self._input.shape}, got {grad_output.shape}")
-        return grad_output * self.derivative(self._input)
+        (z,) = self.saved_tensors
+        return grad_output * self.derivative(z)  # ∂L/∂z = ∂L/∂a · g'(z)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
 
 
 class Sigmoid(_Elementwise):
-    """σ(z) = 1 / (1 + e^(−z)); σ'(z) = σ(z)(1 − σ(z)). Any shape in, the same shape out."""
+    """σ(z) = 1 / (1 + e^(−z)); σ'(z) = σ(z)(1 − σ(z)). Any shape in, the same shape out.
+
+    Introduced in chapter 1. Source: https://pytorch.org/docs/stable/generated/torch.nn.Sigmoid.html
+    """
 
     function = staticmethod(F.sigmoid)
     derivative = staticmethod(F.sigmoid_derivative)
 
 
 class Tanh(_Elementwise):
-    """tanh(z); tanh'(z) = 1 − tanh(z)². Any shape in, the same shape out."""
+    """tanh(z); tanh'(z) = 1 − tanh(z)². Any shape in, the same shape out.
+
+    Introduced in chapter 2. Source: https://pytorch.org/docs/stable/generated/torch.nn.Tanh.html
+    """
 
     function = staticmethod(F.tanh)
     derivative = staticmethod(F.tanh_derivative)
 
 
 class ReLU(_Elementwise):
-    """max(0, z); derivative 1 for z > 0 and 0 otherwise. Any shape in, the same shape out."""
+    """max(0, z); derivative 1 for z > 0 and 0 otherwise (0 at z = 0, as torch). Any shape.
+
+    Introduced in chapter 2. Source: https://pytorch.org/docs/stable/generated/torch.nn.ReLU.html
+    """
 
     function = staticmethod(F.relu)
     derivative = staticmethod(F.relu_derivative)
