@@ -20,6 +20,18 @@ BOOK = Path(__file__).resolve().parent.parent / "book"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def drop_widget_views(notebook):
+    """Remove the widget-view MIME type from every output that also has another view."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data and len(data) > 1:
+                del data[WIDGET_VIEW]
+
+
 def execute(path, timeout=600):
     notebook = nbformat.read(path, as_version=4)
     # The same environment every run: no GPU-dependent hash seeds, a fixed plotting backend.
@@ -33,7 +45,11 @@ def execute(path, timeout=600):
         record_timing=False,
     )
     client.execute()
-    notebook.metadata.pop("widgets", None)  # live widget state is not reproducible
+    # Live widget state is not reproducible and is not stored, so a stored widget view would
+    # show "model not found" in JupyterLab; keep the outputs' other views (the explorers' static
+    # twin in text/html, which needs no kernel) and drop the widget view.
+    notebook.metadata.pop("widgets", None)
+    drop_widget_views(notebook)
     # The kernelspec exactly as Jupyter writes it, so that opening or trusting a chapter in
     # JupyterLab or Notebook does not rewrite the file.
     notebook.metadata["kernelspec"] = KERNELSPEC

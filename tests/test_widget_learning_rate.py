@@ -179,7 +179,7 @@ def test_fast_frames_show_the_same_picture_as_the_figure(lr):
     fast = pixels(LearningRateFrames()(lr))
     full = pixels(figure_to_png(draw_learning_rate_run(learning_rate_run(lr))))
     assert fast.shape == full.shape
-    # The fast frame has a 256-colour palette, and a few antialiased pixels are drawn in another
+    # The fast frame has a 32-colour palette, and a few antialiased pixels are drawn in another
     # order: small colour differences everywhere are fine, large ones only on a few pixels.
     assert np.mean(np.max(np.abs(fast - full), axis=-1) > 32) < 0.005
     assert np.array_equal(fast[0, 0], [255, 255, 255])  # the background stays pure white

@@ -243,7 +243,9 @@ class DropoutExplorer(Explorer):
         super().__init__(self.frame, self._rates, description="dropout rate p", initial=initial,
                          readout=lambda p: describe_dropout_run(self.run(p)), step=0.1,
                          value_format="{:.1f}",
-                         alt="training and validation loss and accuracy for one dropout rate")
+                         alt=lambda p: (f"Training and validation curves with dropout rate "
+                                        f"{describe_dropout_run(self.run(p))}; left the loss, right the "
+                                        f"accuracy per epoch, the run without dropout in grey behind."))
 
     def run(self, p):
         """The precomputed run whose rate is nearest to ``p``."""

@@ -18,6 +18,9 @@ class Explorer:
     readout: optional value -> short text shown under the slider ("diverged at step 12").
     log_scale: a logarithmic slider (for learning rates).
     step: the linear slider's step (default: 1/100 of its range), e.g. the grid's spacing.
+    alt: what the figure shows, for readers who cannot see it: value -> text (the alt text of
+        that value's frame), or a string, completed per frame as
+        "<alt>, <description> = <value>: <readout>".
     """
 
     def __init__(self, render, grid, *, description, initial=None, readout=None, log_scale=False,
@@ -39,6 +42,13 @@ class Explorer:
         image = self.render(value)
         return image if isinstance(image, bytes) else figure_to_png(image)
 
+    def alt_text(self, value):
+        """The alt text of the frame for ``value``: what it shows, the value and its readout."""
+        if callable(self.alt):
+            return self.alt(value)
+        readout = self.readout(value)
+        return f"{self.alt}, {self.description} = {self.value_format.format(value)}" + (f": {readout}" if readout else "")
+
     def static_html(self):
         """The static twin: every grid value rendered once, switched by a range input."""
         return slider_html(
@@ -47,7 +57,7 @@ class Explorer:
             description=self.description,
             readouts=[self.readout(v) for v in self.grid],
             initial_index=self.initial_index,
-            alt=self.alt,
+            alt=[self.alt_text(v) for v in self.grid],
         )
 
     def widget(self):
@@ -75,6 +85,14 @@ class Explorer:
         return w.VBox([slider, text, image])
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        """The live widget, its static twin (text/html) and a line of plain text.
+
+        A notebook stores only the last two (scripts/execute_notebooks.py drops the widget view,
+        whose state is not stored), so a chapter opened before it is run shows the static twin.
+        """
         bundle = self.widget()._repr_mimebundle_()
         bundle["text/html"] = self.static_html()
+        start = self.grid[self.initial_index]
+        bundle["text/plain"] = (f"An explorer with a slider for {self.description} (run the cell in a notebook "
+                                f"to move it); shown: {self.alt_text(start)}")
         return bundle

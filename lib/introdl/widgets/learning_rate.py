@@ -333,5 +333,9 @@ def learning_rate_explorer(*, steps=DEFAULT_STEPS, grid=LEARNING_RATE_GRID, init
     def readout(lr):
         return describe_run(learning_rate_run(lr, steps=steps))
 
+    def alt(lr):
+        return (f"Gradient descent with learning rate η = {lr:.3g}: {readout(lr)}. Left, the path of "
+                f"the weights on the contour lines of the loss; right, the loss above its minimum, step by step.")
+
     return Explorer(frames, grid, description="learning rate η", initial=initial, readout=readout,
-                    log_scale=True, alt="gradient descent path and loss curve for one learning rate")
+                    log_scale=True, alt=alt)

@@ -19,7 +19,7 @@ from PIL import Image
 def figure_to_png(figure, *, dpi=80, palette=False):
     """The figure as PNG bytes (closing it). No software version is written, so bytes are stable.
 
-    ``palette=True`` stores it in 256 colours (see ``palette_png``).
+    ``palette=True`` stores it in a few colours (see ``palette_png``).
     """
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
@@ -29,15 +29,19 @@ def figure_to_png(figure, *, dpi=80, palette=False):
     return buffer.getvalue()
 
 
-def palette_png(pixels):
-    """RGB or RGBA pixels (H, W, 3 or 4) as a PNG with a 256-colour palette.
+PALETTE_COLOURS = 32
 
-    Line art on white loses nothing visible, and the PNG is about 3 times smaller: the website's
-    static twin embeds one per grid value.
+
+def palette_png(pixels, colours=PALETTE_COLOURS):
+    """RGB or RGBA pixels (H, W, 3 or 4) as a PNG with a palette of ``colours`` colours (32).
+
+    Line art on white (a few line colours and their antialiased edges) loses nothing visible,
+    and the PNG is about 4 times smaller than full colour: the website's static twin embeds one
+    per grid value, and a chapter page must stay light.
     """
     image = Image.fromarray(np.asarray(pixels)).convert("RGB")
     buffer = io.BytesIO()
-    image.quantize(256, method=Image.Quantize.MAXCOVERAGE).save(buffer, format="png")
+    image.quantize(colours, method=Image.Quantize.MAXCOVERAGE).save(buffer, format="png", optimize=True)
     return buffer.getvalue()
 
 
@@ -45,36 +49,60 @@ def slider_html(frames, labels, *, description, readouts=None, initial_index=0, 
     """Self-contained HTML: a range input that swaps between precomputed PNG frames.
 
     frames: list of PNG bytes, one per slider position; labels: the value shown for each;
-    readouts: optional text shown under the slider for each position (e.g. "gap = 0.12").
+    readouts: optional text shown under the slider for each position (e.g. "gap = 0.12");
+    alt: the image's alt text, one per position (a list) or the same for all (a string).
+
+    Accessible: the range input is named by its label and announces its value as
+    "<description> = <label>" (aria-valuetext); the readout is a polite live region; the alt
+    text follows the frame. The arrow keys move the slider.
+
+    Where the inline script cannot run (a notebook opened in JupyterLab before it is trusted,
+    which strips scripts), the slider stays hidden and a line says to run the cell: the reader
+    sees the initial frame, its readout and that line, never a control that does nothing.
     """
     if not frames or len(frames) != len(labels):
         raise ValueError(f"need one label per frame, got {len(frames)} frames and {len(labels)} labels")
     readouts = list(readouts) if readouts is not None else [""] * len(frames)
+    alts = [alt] * len(frames) if isinstance(alt, str) else list(alt)
+    if len(readouts) != len(frames) or len(alts) != len(frames):
+        raise ValueError(f"need one readout and one alt text per frame ({len(frames)}), "
+                         f"got {len(readouts)} readouts and {len(alts)} alt texts")
     sources = ["data:image/png;base64," + base64.b64encode(frame).decode("ascii") for frame in frames]
+    valuetexts = [f"{description} = {label}" for label in labels]
     # A stable id (from the content) keeps the stored notebook output identical run after run.
     uid = "explorer-" + hashlib.sha1("".join(sources).encode()).hexdigest()[:12]
-    data = json.dumps({"src": sources, "label": list(labels), "readout": readouts})
+    data = json.dumps({"src": sources, "label": list(labels), "readout": readouts, "alt": alts,
+                       "valuetext": valuetexts})
     i = int(initial_index)
-    return f"""<div class="introdl-explorer" id="{uid}">
-<div style="display:flex;align-items:center;gap:0.8em;font-family:sans-serif">
-<label for="{uid}-range">{html.escape(description)}</label>
-<input type="range" id="{uid}-range" min="0" max="{len(frames) - 1}" step="1" value="{i}" style="width:20em">
-<span class="introdl-explorer-value">{html.escape(str(labels[i]))}</span>
+    e = html.escape
+    return f"""<div class="introdl-explorer" id="{uid}" style="font-family:sans-serif">
+<div class="introdl-explorer-controls" hidden>
+<div style="display:flex;flex-wrap:wrap;align-items:center;gap:0.3em 0.8em">
+<label for="{uid}-range">{e(description)}</label>
+<input type="range" id="{uid}-range" min="0" max="{len(frames) - 1}" step="1" value="{i}" aria-valuetext="{e(valuetexts[i])}" style="width:20em;max-width:100%">
+<span class="introdl-explorer-value">{e(str(labels[i]))}</span>
 </div>
-<div class="introdl-explorer-readout" style="font-family:sans-serif;min-height:1.4em">{html.escape(readouts[i])}</div>
-<img class="introdl-explorer-frame" src="{sources[i]}" alt="{html.escape(alt)}" style="max-width:100%">
+</div>
+<div class="introdl-explorer-note" style="font-style:italic">Run this cell to move the slider. Shown: {e(valuetexts[i])}.</div>
+<div class="introdl-explorer-readout" aria-live="polite" style="min-height:1.4em">{e(readouts[i])}</div>
+<img class="introdl-explorer-frame" src="{sources[i]}" alt="{e(alts[i])}" style="max-width:100%;height:auto">
 <script>
 (function () {{
   var root = document.getElementById("{uid}");
   var data = {data};
   var slider = root.querySelector("input[type=range]");
+  var frame = root.querySelector(".introdl-explorer-frame");
   function show() {{
     var k = Number(slider.value);
-    root.querySelector(".introdl-explorer-frame").src = data.src[k];
+    frame.src = data.src[k];
+    frame.alt = data.alt[k];
+    slider.setAttribute("aria-valuetext", data.valuetext[k]);
     root.querySelector(".introdl-explorer-value").textContent = data.label[k];
     root.querySelector(".introdl-explorer-readout").textContent = data.readout[k];
   }}
   slider.addEventListener("input", show);
+  root.querySelector(".introdl-explorer-note").hidden = true;
+  root.querySelector(".introdl-explorer-controls").hidden = false;
 }})();
 </script>
 </div>"""

@@ -1,0 +1,126 @@
+"""The explorers' static twin as a reader meets it: before and after its script runs, and aloud.
+
+Small synthetic frames keep these tests fast; the explorers' own frames are tested in
+test_widget_learning_rate.py and test_widget_dropout.py.
+"""
+import io
+import json
+import re
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from PIL import Image
+
+from introdl.widgets import Explorer, slider_html
+from introdl.widgets.static_twin import palette_png
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import execute_notebooks  # noqa: E402
+
+
+def frame(shade):
+    return palette_png(np.full((6, 8, 3), shade, dtype=np.uint8))
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes and whether an ancestor (or itself) is hidden."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.found = [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        hidden = "hidden" in attrs or any(h for _, h in self.stack)
+        self.found.append((tag, attrs, hidden))
+        if tag not in ("input", "img"):  # void elements
+            self.stack.append((tag, hidden))
+
+    def handle_endtag(self, tag):
+        if tag not in ("input", "img") and self.stack:
+            self.stack.pop()
+
+
+def parse(page):
+    parser = Elements()
+    parser.feed(page)
+    return parser.found
+
+
+PAGE = slider_html([frame(0), frame(120), frame(250)], ["0.01", "0.1", "1"], description="learning rate η",
+                   readouts=["slow", "converged", "diverged at step 3"], initial_index=1,
+                   alt=["small step: slow", "η = 0.1: converged", "η = 1: diverged at step 3"])
+
+
+def test_without_its_script_the_twin_shows_a_still_frame_and_says_to_run_the_cell():
+    # An untrusted notebook in JupyterLab strips <script>: what stays must not be a dead control.
+    page = re.sub(r"<script>.*?</script>", "", PAGE, flags=re.S)
+    elements = parse(page)
+    (slider,) = [(attrs, hidden) for tag, attrs, hidden in elements if tag == "input"]
+    assert slider[1], "the range input is visible although nothing can move it"
+    images = [(attrs, hidden) for tag, attrs, hidden in elements if tag == "img"]
+    assert len(images) == 1 and not images[0][1]
+    assert images[0][0]["alt"] == "η = 0.1: converged"
+    assert "Run this cell to move the slider" in page
+
+
+def test_the_script_swaps_the_hidden_parts():
+    script = re.search(r"<script>(.*?)</script>", PAGE, flags=re.S).group(1)
+    assert 'querySelector(".introdl-explorer-note").hidden = true' in script
+    assert 'querySelector(".introdl-explorer-controls").hidden = false' in script
+
+
+def test_the_slider_names_its_value_the_readout_is_live_and_the_alt_follows_the_frame():
+    elements = parse(PAGE)
+    (slider,) = [attrs for tag, attrs, _ in elements if tag == "input"]
+    assert slider["aria-valuetext"] == "learning rate η = 0.1"
+    label = [attrs for tag, attrs, _ in elements if tag == "label"][0]
+    assert label["for"] == slider["id"]
+    readout = [attrs for tag, attrs, _ in elements if "introdl-explorer-readout" in attrs.get("class", "")][0]
+    assert readout["aria-live"] == "polite"
+    data = json.loads(re.search(r"var data = (\{.*\});", PAGE).group(1))
+    assert data["valuetext"] == ["learning rate η = 0.01", "learning rate η = 0.1", "learning rate η = 1"]
+    assert data["alt"][2] == "η = 1: diverged at step 3"
+    script = re.search(r"<script>(.*?)</script>", PAGE, flags=re.S).group(1)
+    assert "frame.alt = data.alt[k]" in script and 'setAttribute("aria-valuetext", data.valuetext[k])' in script
+
+
+def test_one_alt_text_and_readout_per_frame_or_a_clear_error():
+    with pytest.raises(ValueError, match="one readout and one alt text per frame"):
+        slider_html([frame(0), frame(1)], ["a", "b"], description="x", alt=["only one"])
+
+
+def test_an_explorer_completes_its_alt_text_per_frame_and_explains_itself_in_plain_text():
+    def render(value):
+        return frame(int(value * 100))
+
+    explorer = Explorer(render, [0.5, 1.0, 2.0], description="dropout rate p", initial=1.0,
+                        readout=lambda v: f"gap {v / 10:.2f}", alt="loss curves")
+    assert explorer.alt_text(2.0) == "loss curves, dropout rate p = 2: gap 0.20"
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # live in a kernel
+    assert "run the cell" in bundle["text/plain"] and "dropout rate p = 1: gap 0.10" in bundle["text/plain"]
+    assert 'alt="loss curves, dropout rate p = 1: gap 0.10"' in bundle["text/html"]
+
+
+def test_stored_notebooks_keep_the_static_twin_but_not_the_widget_view():
+    # A stored widget view without its state reads "model not found" in JupyterLab.
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("explorer")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={
+        "application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2, "version_minor": 0},
+        "text/html": PAGE, "text/plain": "An explorer"})]
+    notebook.cells.append(cell)
+    execute_notebooks.drop_widget_views(notebook)
+    assert set(cell.outputs[0].data) == {"text/html", "text/plain"}
+
+
+def test_palette_frames_are_small_and_keep_white_white():
+    rgb = np.full((40, 60, 3), 255, dtype=np.uint8)
+    rgb[10:30, 5:55] = [31, 119, 180]
+    image = np.asarray(Image.open(io.BytesIO(palette_png(rgb))).convert("RGB"))
+    assert np.array_equal(image, rgb)
