@@ -172,3 +172,102 @@ def test_min_delta_counts_small_improvements_as_none():
 def test_early_stopping_rejects_bad_settings(kwargs, match):
     with pytest.raises(ValueError, match=match):
         EarlyStopping(**kwargs)
+
+
+# ---------------------------------------------------------------- one run's state stays in that run
+def short_validated_run(stopper, seed):
+    """A small network that overfits 40 digits within a few epochs; returns (model, history)."""
+    rng = np.random.default_rng(seed)
+    X, y = data.digits()
+    X_train, y_train, X_val, y_val = X[:40], y[:40], X[40:240], y[40:240]
+    model = nn.Sequential(nn.Linear(64, 64, rng=rng), nn.ReLU(), nn.Linear(64, 10, rng=rng))
+    history = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=3e-2), X_train, y_train,
+                  epochs=40, batch_size=20, rng=rng, validation=(X_val, y_val), early_stopping=stopper)
+    return model, history
+
+
+def test_a_reused_early_stopping_starts_each_fit_afresh():
+    """The second fit with the same EarlyStopping behaves exactly as with a new one: it neither
+    stops at once on the first run's best loss nor restores the first run's weights."""
+    stopper = EarlyStopping(patience=3)
+    short_validated_run(stopper, seed=1)
+    reused_model, reused = short_validated_run(stopper, seed=2)
+    fresh_model, fresh = short_validated_run(EarlyStopping(patience=3), seed=2)
+    assert reused.val_loss == fresh.val_loss
+    assert (reused.best_epoch, reused.stopped_epoch) == (fresh.best_epoch, fresh.stopped_epoch)
+    assert fresh.stopped_epoch is not None and fresh.stopped_epoch > 3  # the test exercises stopping
+    for ours, theirs in zip(reused_model.parameters(), fresh_model.parameters()):
+        np.testing.assert_array_equal(ours.data, theirs.data)
+
+
+def test_early_stopping_reset_forgets_everything():
+    stopper = EarlyStopping(patience=2)
+    model = small_mlp(np.random.default_rng(0))
+    stopper.update(0.5, 1, model)
+    stopper.update(0.7, 2, model)
+    stopper.reset()
+    assert (stopper.best_loss, stopper.best_epoch, stopper.epochs_without_improvement) == (np.inf, None, 0)
+    with pytest.raises(RuntimeError, match="before any validation loss"):
+        stopper.restore(model)
+
+
+# ---------------------------------------------------------------- accuracy: an explicit decision rule
+def perfect_line():
+    """Linear(1, 1) with w = 5, b = 0, and four points it separates at x = 0."""
+    line = nn.Linear(1, 1, rng=np.random.default_rng(0))
+    line.weight.data[...] = 5.0
+    line.bias.data[...] = 0.0
+    return line, np.array([[-2.0], [-1.0], [1.0], [2.0]]), np.array([0, 0, 1, 1])
+
+
+class LineThenSigmoid(nn.Module):
+    """A custom Module that ends in a sigmoid: its class name says nothing about its outputs."""
+
+    def __init__(self, line):
+        super().__init__()
+        self.line, self.squash = line, nn.Sigmoid()
+
+    def forward(self, x):
+        return self.squash(self.line(x))
+
+
+def test_accuracy_reads_the_decision_rule_from_its_argument_not_from_class_names():
+    line, X, y = perfect_line()
+    assert accuracy(line, X, y) == 1.0  # default: one output is a logit, class 1 when > 0
+    for model in (nn.Sequential(line, nn.Sigmoid()), nn.Sequential(nn.Sequential(line, nn.Sigmoid())),
+                  LineThenSigmoid(line)):
+        assert accuracy(model, X, y, outputs="probabilities") == 1.0, model
+        assert accuracy(model, X, y[:, None], outputs="probabilities") == 1.0  # (N, 1) labels too
+
+
+def test_accuracy_with_several_outputs_takes_the_argmax():
+    rng = np.random.default_rng(5)
+    model = small_mlp(rng, outputs=3)
+    X, y = rng.normal(size=(30, 2)), rng.integers(0, 3, size=30)
+    expected = np.mean(model(X).argmax(axis=1) == y)
+    assert accuracy(model, X, y) == accuracy(model, X, y, outputs="probabilities") == expected
+
+
+@pytest.mark.parametrize("labels, outputs, match", [
+    (np.eye(3)[[0, 1, 2, 1]], "logits", r"one class label per example, shape \(N,\), got shape \(4, 3\); "
+                                        r"for one-hot targets pass y.argmax\(axis=1\)"),
+    (np.array([0, 1, 1]), "logits", "same number of examples, got 4 inputs and 3 labels"),
+    (np.array([0, 1, 1, 0, 1]), "logits", "got 4 inputs and 5 labels"),
+    (np.array([0, 0, 1, 1]), "probability", 'outputs must be "logits" or "probabilities", got \'probability\''),
+    (np.array([0, 0, 1, 1]), "probabilities", r"outside \[0, 1\] \(from -10 to 10\); are they logits"),
+])
+def test_accuracy_explains_bad_input_in_its_own_words(labels, outputs, match):
+    line, X, _ = perfect_line()
+    with pytest.raises(ValueError, match=match):
+        accuracy(line, X, labels, outputs=outputs)
+
+
+def test_fit_rejects_a_malformed_validation_set():
+    rng = np.random.default_rng(0)
+    model = small_mlp(rng)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    X, y = np.zeros((10, 2)), np.zeros(10, dtype=int)
+    with pytest.raises(TypeError, match=r"validation must be a pair \(X_val, y_val\), got ndarray"):
+        fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=1, batch_size=2, rng=rng, validation=X)
+    with pytest.raises(ValueError, match="X_val and y_val must have the same number of examples, got 10 and 9"):
+        fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=1, batch_size=2, rng=rng, validation=(X, y[:9]))

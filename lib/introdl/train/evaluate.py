@@ -1,9 +1,23 @@
 """Measuring a model without training it: loss and accuracy in eval mode."""
 import numpy as np
 
+from .._validation import check_positive_int
+
+OUTPUTS = ("logits", "probabilities")
+
 
 def predict(model, X, *, batch_size=1024):
-    """The model's outputs for X: (N, ...) in eval mode, computed in chunks; the mode is restored."""
+    """The model's outputs for X, in eval mode, computed in chunks; the mode is restored.
+
+    Args:
+        model: an ``introdl.nn.Module``.
+        X: (N, ...) inputs.
+        batch_size (int): rows per chunk, ≥ 1. Default 1024.
+
+    Returns:
+        ndarray (N, ...): the outputs, stacked.
+    """
+    batch_size = check_positive_int(batch_size, "batch_size")
     was_training = model.training
     model.eval()
     try:
@@ -18,22 +32,61 @@ def evaluate_loss(model, loss_fn, X, y):
     return loss_fn(predict(model, X), y)
 
 
-def accuracy(model, X, y):
-    """The fraction of examples classified correctly. y: (N,) labels (or (N, 1) for one output).
+def accuracy(model, X, y, *, outputs="logits"):
+    """The fraction of examples classified correctly, in eval mode.
 
-    With C > 1 outputs the predicted class is the argmax of the logits; with one output it is
-    1 when the output is above the threshold: 0.5 if the model ends in a Sigmoid, else 0 (a logit).
+    The decision rule comes from ``outputs``, what the model's outputs mean, never from the
+    model's layers:
+
+    * C > 1 outputs per example (class scores, logits or probabilities): the predicted class is
+      the argmax.
+    * one output per example, ``outputs="logits"`` (the default; a model trained with
+      ``BCEWithLogitsLoss``): class 1 when the output is > 0.
+    * one output per example, ``outputs="probabilities"`` (a model that ends in a sigmoid,
+      trained with ``BCELoss``): class 1 when the output is > 0.5; outputs outside [0, 1] raise.
+
+    Introduced in chapter 7 (one output) and chapter 8 (C classes).
+
+    Args:
+        model: an ``introdl.nn.Module``.
+        X: (N, ...) inputs.
+        y: (N,) integer class labels (or (N, 1) for one output); not one-hot.
+        outputs (str): ``"logits"`` or ``"probabilities"``. Default ``"logits"``.
+
+    Returns:
+        float: the accuracy, in [0, 1].
+
+    Raises:
+        ValueError: an unknown ``outputs``; labels that are not one per example (one-hot
+            targets, a wrong length); probabilities outside [0, 1].
     """
-    outputs = predict(model, X)
-    labels = np.asarray(y).reshape(-1)
-    if outputs.ndim == 2 and outputs.shape[1] > 1:
-        predicted = outputs.argmax(axis=1)
+    if outputs not in OUTPUTS:
+        raise ValueError(f'outputs must be "logits" or "probabilities", got {outputs!r}')
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] > 1:
+        raise ValueError(f"y must hold one class label per example, shape (N,), got shape {labels.shape}; "
+                         "for one-hot targets pass y.argmax(axis=1)")
+    if labels.ndim > 2 or (labels.ndim == 2 and labels.shape[1] != 1) or labels.ndim == 0:
+        raise ValueError(f"y must hold one class label per example, shape (N,) or (N, 1), got shape {labels.shape}")
+    labels = labels.reshape(-1)
+    if len(labels) != len(X):
+        raise ValueError(f"X and y must have the same number of examples, got {len(X)} inputs and "
+                         f"{len(labels)} labels")
+    scores = predict(model, X)
+    if scores.ndim == 2 and scores.shape[1] > 1:
+        predicted = scores.argmax(axis=1)
     else:
-        threshold = 0.5 if _ends_in_sigmoid(model) else 0.0
-        predicted = (outputs.reshape(-1) > threshold).astype(labels.dtype)
+        scores = scores.reshape(len(labels), -1)
+        if scores.shape[1] != 1:
+            raise ValueError(f"the model's outputs must be (N,), (N, 1) or (N, C), got shape {scores.shape}")
+        scores = scores[:, 0]
+        if outputs == "probabilities":
+            if np.any((scores < 0) | (scores > 1)):
+                raise ValueError(
+                    'outputs="probabilities", but the model gave values outside [0, 1] (from '
+                    f'{scores.min():.3g} to {scores.max():.3g}); are they logits? Then use outputs="logits"'
+                )
+            predicted = (scores > 0.5).astype(int)
+        else:
+            predicted = (scores > 0).astype(int)
     return float(np.mean(predicted == labels))
-
-
-def _ends_in_sigmoid(model):
-    last = model.layers[-1] if hasattr(model, "layers") else model
-    return type(last).__name__ == "Sigmoid"

@@ -22,12 +22,31 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size, rng, validation=
         early_stopping=None):
     """Train ``model`` with mini-batch gradient descent and return a ``History``.
 
-    X: (N, ...) inputs; y: (N, ...) targets, as ``loss_fn`` expects them.
-    Each epoch shuffles the data with ``rng`` and, for every mini-batch of ``batch_size`` rows,
-    computes the loss, runs backward and takes one optimizer step.
-    validation: an optional (X_val, y_val) pair, evaluated in eval mode after every epoch.
-    early_stopping: an optional ``EarlyStopping`` (needs ``validation``).
-    Raises ``DivergedError`` (with the step and epoch) if the loss becomes inf or NaN.
+    Introduced in chapter 9 (mini-batches); early stopping in chapter 11. Each epoch shuffles
+    the data with ``rng`` and, for every mini-batch of ``batch_size`` rows, computes the loss,
+    runs backward and takes one optimizer step. Everything that belongs to one run starts afresh:
+    a new ``History``, and ``early_stopping.reset()``. The optimizer's state (momentum, running
+    averages) is the optimizer's own and carries on, as in torch: pass a new optimizer for a new run.
+
+    Args:
+        model: an ``introdl.nn.Module``; it is trained in place.
+        loss_fn: a loss module, ``loss_fn(prediction, target)`` then ``loss_fn.backward()``.
+        optimizer: an ``introdl.optim`` optimizer over ``model.parameters()``.
+        X: (N, ...) inputs.
+        y: (N, ...) targets, as ``loss_fn`` expects them.
+        epochs (int): how many passes over the data, ≥ 1.
+        batch_size (int): rows per mini-batch, ≥ 1 (the last batch of an epoch may be smaller).
+        rng (np.random.Generator): draws each epoch's order.
+        validation (tuple): an optional (X_val, y_val) pair, evaluated in eval mode after every
+            epoch. Default None.
+        early_stopping (EarlyStopping): optional, needs ``validation``. Default None.
+
+    Returns:
+        History: the losses of every epoch, the best epoch, where it stopped.
+
+    Raises:
+        DivergedError: the loss became inf or NaN (with the step and epoch).
+        ValueError, TypeError: inputs of the wrong length or kind.
     """
     X = as_float_array(X, "X")
     y = np.asarray(y)
@@ -42,8 +61,15 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size, rng, validation=
         if validation is None:
             raise ValueError("early_stopping needs validation=(X_val, y_val) to watch")
     if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise TypeError(f"validation must be a pair (X_val, y_val), got {type(validation).__name__}")
         X_val, y_val = validation
         X_val = as_float_array(X_val, "X_val")
+        if len(y_val) != len(X_val):
+            raise ValueError(f"X_val and y_val must have the same number of examples, got {len(X_val)} "
+                             f"and {len(y_val)}")
+    if early_stopping is not None:
+        early_stopping.reset()  # a new run: nothing of an earlier fit carries over
 
     history = History()
     model.train()
