@@ -156,3 +156,27 @@ def test_the_explorer_displays_both_the_widget_and_its_static_twin(small_explore
 def test_the_default_grid_runs_from_no_dropout_to_0_8():
     assert DROPOUT_GRID[0] == 0.0 and DROPOUT_GRID[-1] == 0.8 and len(DROPOUT_GRID) == 9
     assert np.allclose(np.diff(DROPOUT_GRID), 0.1)
+
+
+def test_the_explorer_trains_the_network_and_settings_a_chapter_passes():
+    # Chapter 11 builds its own network in a cell and hands it over with its settings.
+    X_train, y_train, X_val, y_val, _, _ = overfitting_data()
+    asked = []
+
+    def network(p):
+        asked.append(p)
+        rng = np.random.default_rng(5)
+        return nn.Sequential(nn.Linear(64, 16, rng=rng), nn.ReLU(), nn.Dropout(p, rng=rng), nn.Linear(16, 10, rng=rng))
+
+    data = (X_train[:60], y_train[:60], X_val[:40], y_val[:40])
+    explorer = dropout_explorer((0.0, 0.5), make_network=network, batch_order=lambda: np.random.default_rng(3),
+                                data=data, epochs=2, batch_size=20, lr=0.01)
+    assert asked == [0.0, 0.5]
+    run = explorer.runs[0.5]
+    assert run.epochs == 2 and run.model.num_parameters() == 64 * 16 + 16 + 16 * 10 + 10
+    # The same as training that network by hand with the same settings.
+    model = network(0.5)
+    train.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), data[0], data[1],
+              epochs=2, batch_size=20, rng=np.random.default_rng(3))
+    model.eval()
+    assert np.array_equal(train.predict(model, data[2]), train.predict(run.model, data[2]))
