@@ -325,3 +325,261 @@ def test_empty_sequential_is_the_identity():
     np.testing.assert_array_equal(model(x), x)
     np.testing.assert_array_equal(model.backward(x), x)
     assert model.parameters() == []
+
+
+# ---------------------------------------------------------------- one module at several places
+def reused_sequential(rng):
+    """The same Tanh object at two places, and the same Linear(5, 5) object at two places."""
+    act, square = nn.Tanh(), nn.Linear(5, 5, rng=rng)
+    return nn.Sequential(nn.Linear(4, 5, rng=rng), act, square, act, square, nn.Sigmoid(), nn.Linear(5, 2, rng=rng))
+
+
+def test_a_module_used_at_several_places_in_a_sequential_gives_torchs_gradients(device):
+    """torch sums the gradients of both paths through a shared module; so must introdl."""
+    rng = np.random.default_rng(20)
+    model = reused_sequential(rng)
+    twin = twin_of(model, device)
+    assert twin[1] is twin[3] and twin[2] is twin[4]  # the twin shares the same modules
+    assert len(model.parameters()) == len(list(twin.parameters())) == 6  # a shared layer counts once
+    x, grad_output = rng.normal(size=(6, 4)), rng.normal(size=(6, 2))
+    out = model(x)
+    grad_input = model.backward(grad_output)
+    expected_out, expected_grad_input, _ = torch_forward_backward(twin, x, grad_output, device)
+    assert_close(out, expected_out, device, what="forward")
+    assert_close(grad_input, expected_grad_input, device, what="∂L/∂x")
+    assert_same_gradients(model, twin, device)
+
+
+class TwiceThrough(nn.Module):
+    """A custom Module that sends its input through the same layer and activation twice."""
+
+    def __init__(self, rng):
+        self.hidden = nn.Linear(3, 3, rng=rng)
+        self.act = nn.Tanh()
+        self.out = nn.Linear(3, 2, rng=rng)
+
+    def forward(self, x):
+        h = self.act(self.hidden(x))
+        h = self.act(self.hidden(h))  # the same objects a second time
+        return self.out(h)
+
+    def backward(self, grad_output):
+        g = self.out.backward(grad_output)
+        g = self.hidden.backward(self.act.backward(g))  # the second use first: reverse order
+        return self.hidden.backward(self.act.backward(g))
+
+
+class TorchTwiceThrough(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden, self.act, self.out = torch.nn.Linear(3, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.out(self.act(self.hidden(self.act(self.hidden(x)))))
+
+
+def test_a_custom_module_calling_a_submodule_twice_gives_torchs_gradients(device):
+    rng = np.random.default_rng(21)
+    model = TwiceThrough(rng)
+    twin = TorchTwiceThrough().to(device=device, dtype=torch_dtype(device))
+    twin.load_state_dict({k: torch.as_tensor(v, device=device, dtype=torch_dtype(device))
+                          for k, v in model.state_dict().items()})
+    assert [name for name, _ in model.named_parameters()] == [name for name, _ in twin.named_parameters()]
+    x, grad_output = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    out = model(x)
+    grad_input = model.backward(grad_output)
+    expected_out, expected_grad_input, _ = torch_forward_backward(twin, x, grad_output, device)
+    assert_close(out, expected_out, device, what="forward")
+    assert_close(grad_input, expected_grad_input, device, what="∂L/∂x")
+    assert_same_gradients(model, twin, device)
+
+
+def test_a_module_used_twice_keeps_torchs_gradients_over_many_steps_and_an_evaluation():
+    """Contexts from an evaluation call are dropped, and each training step uses its own."""
+    rng = np.random.default_rng(22)
+    model = reused_sequential(rng)
+    twin = twin_of(model, "cpu")
+    for _ in range(3):
+        model(rng.normal(size=(9, 4)))  # an evaluation that is never backpropagated
+        x, grad_output = rng.normal(size=(6, 4)), rng.normal(size=(6, 2))
+        model(x)
+        model.backward(grad_output)
+        torch_forward_backward(twin, x, grad_output, "cpu")
+    assert_same_gradients(model, twin, "cpu")
+
+
+def test_backward_twice_through_a_shared_module_doubles_the_gradient():
+    rng = np.random.default_rng(23)
+    model = reused_sequential(rng)
+    x, grad_output = rng.normal(size=(6, 4)), rng.normal(size=(6, 2))
+    model(rng.normal(size=(3, 4)))  # an evaluation first
+    model(x)
+    first = model.backward(grad_output)
+    once = [p.grad.copy() for p in model.parameters()]
+    np.testing.assert_array_equal(model.backward(grad_output), first)
+    for p, g in zip(model.parameters(), once):  # ((a + b) + a) + b: 2 (a + b) up to rounding
+        np.testing.assert_allclose(p.grad, 2.0 * g, rtol=1e-14, atol=1e-16)
+
+
+class ForwardOrderBackward(nn.Module):
+    """A deliberate slip: backward calls its layers in the order of forward."""
+
+    def __init__(self, rng):
+        self.first, self.second = nn.Linear(3, 3, rng=rng), nn.Linear(3, 3, rng=rng)
+
+    def forward(self, x):
+        return self.second(self.first(x))
+
+    def backward(self, grad_output):
+        return self.second.backward(self.first.backward(grad_output))
+
+
+def test_backward_in_the_order_of_forward_is_an_error():
+    rng = np.random.default_rng(24)
+    model = ForwardOrderBackward(rng)
+    model(rng.normal(size=(4, 3)))
+    with pytest.raises(RuntimeError, match=r"reverse order of forward"):
+        model.backward(np.ones((4, 3)))
+
+
+class BackwardTwiceForwardOnce(nn.Module):
+    """A deliberate slip: forward uses the activation once, backward twice."""
+
+    def __init__(self):
+        self.act = nn.Tanh()
+
+    def forward(self, x):
+        return self.act(x)
+
+    def backward(self, grad_output):
+        return self.act.backward(self.act.backward(grad_output))
+
+
+def test_more_backward_calls_than_forward_calls_is_an_error():
+    model = BackwardTwiceForwardOnce()
+    model(np.ones((2, 3)))
+    with pytest.raises(RuntimeError, match=r"Tanh.backward called 2 times in one backward pass, but its forward ran 1"):
+        model.backward(np.ones((2, 3)))
+
+
+def test_a_shared_module_run_layer_by_layer_is_an_error_not_a_wrong_gradient():
+    """Called layer by layer, the second forward of the shared Tanh replaces the first: refused."""
+    rng = np.random.default_rng(25)
+    model = reused_sequential(rng)
+    h = rng.normal(size=(6, 4))
+    for layer in model:
+        h = layer(h)
+    grad = np.ones_like(h)
+    with pytest.raises(RuntimeError, match=r"used at several places"):
+        for layer in reversed(list(model)):
+            grad = layer.backward(grad)
+
+
+def test_a_forward_that_fails_half_way_is_not_mixed_with_the_previous_one():
+    rng = np.random.default_rng(26)
+    model = nn.Sequential(nn.Linear(3, 4, rng=rng), nn.Tanh(), nn.Linear(4, 2, rng=rng))
+    model(rng.normal(size=(5, 3)))
+    model.backward(np.ones((5, 2)))
+    model[1].check_input = lambda x: (_ for _ in ()).throw(ValueError("refused"))  # fails at layer 1
+    with pytest.raises(ValueError, match="refused"):
+        model(rng.normal(size=(5, 3)))  # layer 0 has saved this call, layer 2 still has the old one
+    del model[1].check_input
+    with pytest.raises(RuntimeError, match=r"reverse order of forward"):
+        model.backward(np.ones((5, 2)))
+
+
+def test_evaluation_calls_keep_no_memory():
+    """Only the latest call's contexts are kept: many forward calls without backward cost nothing."""
+    import tracemalloc
+
+    rng = np.random.default_rng(27)
+    model = reused_sequential(rng)
+    x = rng.normal(size=(2000, 4))
+    model(x)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(50):
+        model(x)  # each call saves about 0.5 MB of inputs
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert grown < 2_000_000, f"{grown} bytes kept after 50 evaluation calls"
+
+
+# ---------------------------------------------------------------- names, state_dict, bias=False
+def test_named_parameters_and_state_dict_use_torchs_names():
+    rng = np.random.default_rng(30)
+    inner = nn.Sequential(nn.Linear(3, 4, rng=rng), nn.ReLU())
+    model = nn.Sequential(inner, nn.Dropout(0.2, rng=rng), nn.Linear(4, 2, bias=False, rng=rng))
+    twin = twin_of(model, "cpu")
+    names = [name for name, _ in model.named_parameters()]
+    assert names == [name for name, _ in twin.named_parameters()] == ["0.0.weight", "0.0.bias", "2.weight"]
+    assert [p for _, p in model.named_parameters()] == model.parameters()
+    state = model.state_dict()
+    expected = torch_twin.from_torch_state_dict(twin.state_dict())
+    assert list(state) == list(expected)
+    for name in state:
+        np.testing.assert_array_equal(state[name], expected[name])
+    state["0.0.weight"][...] = 0.0  # a copy: changing it leaves the model alone
+    assert not np.all(model[0][0].weight.data == 0.0)
+
+
+def test_loading_a_torch_state_dict_gives_the_same_model(device):
+    torch.manual_seed(31)
+    twin = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 3, bias=False))
+    twin = twin.to(device=device, dtype=torch_dtype(device))
+    rng = np.random.default_rng(31)
+    model = nn.Sequential(nn.Linear(4, 6, rng=rng), nn.Tanh(), nn.Linear(6, 3, bias=False, rng=rng))
+    model.load_state_dict(torch_twin.from_torch_state_dict(twin.state_dict()))
+    x = rng.normal(size=(5, 4))
+    with torch.no_grad():
+        assert_close(model(x), twin(to_tensor(x, device)), device)
+
+
+def test_a_state_dict_saved_with_savez_restores_the_model(tmp_path):
+    rng = np.random.default_rng(32)
+    model = nn.Sequential(nn.Linear(3, 5, rng=rng), nn.ReLU(), nn.Linear(5, 2, rng=rng))
+    np.savez(tmp_path / "checkpoint.npz", **model.state_dict())
+    fresh = nn.Sequential(nn.Linear(3, 5, rng=rng), nn.ReLU(), nn.Linear(5, 2, rng=rng))
+    with np.load(tmp_path / "checkpoint.npz") as checkpoint:
+        fresh.load_state_dict(checkpoint)
+    x = rng.normal(size=(4, 3))
+    np.testing.assert_array_equal(fresh(x), model(x))
+
+
+@pytest.mark.parametrize("change, error, message", [
+    (lambda d: d.pop("2.bias"), KeyError, r"missing key\(s\) '2.bias'"),
+    (lambda d: d.update({"2.gain": np.ones(2)}), KeyError, r"unexpected key\(s\) '2.gain'"),
+    (lambda d: d.update({"0.weight": np.ones((3, 5))}), ValueError,
+     r"state_dict\['0.weight'\] has shape \(3, 5\), but the parameter 0.weight has shape \(5, 3\)"),
+])
+def test_load_state_dict_refuses_a_checkpoint_that_does_not_fit_and_copies_nothing(change, error, message):
+    rng = np.random.default_rng(33)
+    model = nn.Sequential(nn.Linear(3, 5, rng=rng), nn.ReLU(), nn.Linear(5, 2, rng=rng))
+    before = model.state_dict()
+    state = {name: np.zeros_like(value) for name, value in before.items()}
+    change(state)
+    with pytest.raises(error, match=message):
+        model.load_state_dict(state)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_linear_without_bias_matches_torch(device):
+    rng = np.random.default_rng(34)
+    layer = nn.Linear(5, 3, bias=False, rng=rng)
+    assert layer.bias is None and layer.parameters() == [layer.weight]
+    x, grad_output = rng.normal(size=(4, 5)), rng.normal(size=(4, 3))
+    out, grad_input = layer(x), layer.backward(grad_output)
+    twin = twin_of(layer, device)
+    assert twin.bias is None
+    expected_out, expected_grad_input, _ = torch_forward_backward(twin, x, grad_output, device)
+    assert_close(out, expected_out, device)
+    assert_close(grad_input, expected_grad_input, device)
+    assert_same_gradients(layer, twin, device)
+
+
+def test_linear_without_bias_draws_the_same_weight_as_with_one():
+    """The weight is drawn first, as torch does, so bias=False changes only the bias."""
+    with_bias = nn.Linear(4, 2, rng=np.random.default_rng(35))
+    without = nn.Linear(4, 2, bias=False, rng=np.random.default_rng(35))
+    np.testing.assert_array_equal(with_bias.weight.data, without.weight.data)

@@ -80,6 +80,7 @@ class Module:
     training = True
     _saved = ()  # this module's contexts from the latest outermost call (a list once used)
     _saved_pass = None
+    _dropped_unused = False  # whether the latest outermost call dropped contexts never backpropagated
     _cursor = 0  # contexts not yet used in the current backward pass
     _cursor_pass = None
     _in_backward = False
@@ -108,6 +109,7 @@ class Module:
     def save_for_backward(self, *arrays):
         """Remember ``arrays`` for the backward pass of this forward call (torch's ``ctx.save_for_backward``)."""
         if self._saved_pass != _Autograd.forward_pass:  # a new outermost call: forget the old ones
+            self._dropped_unused = any(not context.used for context in self._saved)
             self._saved = []
             self._saved_pass = _Autograd.forward_pass
         self._saved.append(_Saved(arrays, next(_Autograd.counter), _Autograd.forward_pass))
@@ -169,12 +171,13 @@ class Module:
                 "each backward call needs a forward call of its own")
         context = self._saved[self._cursor - 1]
         if _Autograd.last_order is None:  # the first context of this backward pass
-            if context.used and context.order != _Autograd.previous_start:
+            if context.used and context.order != _Autograd.previous_start and self._dropped_unused:
                 raise RuntimeError(
-                    f"{name}.backward: the forward call it would use has already been backpropagated, "
-                    "and it is not where the previous backward pass started. Is one module object used "
-                    "at several places, with forward and backward called layer by layer? Then call the "
-                    "whole network, or use a separate object at each place.")
+                    f"{name}.backward: the forward call it would use has already been backpropagated, and "
+                    "an earlier forward call of this module was dropped before its backward ran. Is one "
+                    "module object used at several places, with forward and backward called layer by "
+                    "layer? Then call the whole network (model(x), then model.backward(grad)), or use a "
+                    "separate object at each place.")
             _Autograd.previous_start = context.order
         elif context.order > _Autograd.last_order:
             raise RuntimeError(
