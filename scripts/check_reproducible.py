@@ -126,6 +126,27 @@ def images(outputs):
     return [o["data"]["image/png"] for o in outputs if "image/png" in o.get("data", {})]
 
 
+def pixel_change(first, other):
+    """The largest fraction of pixels that differ between two cells' images (1.0 if their number
+    or sizes differ)."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    if len(first) != len(other):
+        return 1.0
+    worst = 0.0
+    for a, b in zip(first, other):
+        a, b = (np.asarray(Image.open(io.BytesIO(base64.b64decode(x))).convert("RGB")) for x in (a, b))
+        worst = max(worst, 1.0 if a.shape != b.shape else float(np.mean(np.any(a != b, axis=-1))))
+    return worst
+
+
+VISIBLE = 0.001  # a picture whose pixels differ by more than this fraction differs visibly
+
+
 def _text(value):
     if isinstance(value, list):
         return "".join(value)
@@ -202,8 +223,10 @@ def run_one(source, target, timeout):
     nbformat.write(notebook, target)
 
 
-def execute(path, kernel, threads, workdir, timeout):
+def execute(path, kernel, threads, workdir, timeout, reuse=False):
     target = Path(workdir) / f"{path.stem}.{kernel}.{threads}.ipynb"
+    if reuse and target.exists():
+        return path, kernel, threads, target, None, 0.0
     start = time.perf_counter()
     process = subprocess.run(
         [sys.executable, __file__, "--run-one", str(path), str(target), str(timeout)],
@@ -224,6 +247,8 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2, help="notebooks executed at once (default: 2)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default: 600)")
     parser.add_argument("--keep", metavar="DIR", help="keep the executed copies in DIR")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --keep: compare the copies already in DIR instead of executing them again")
     parser.add_argument("--run-one", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -256,7 +281,7 @@ def main(argv=None):
 
     results = {}
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(execute, p, k, t, workdir, args.timeout) for p in paths for k, t in settings]
+        futures = [pool.submit(execute, p, k, t, workdir, args.timeout, args.reuse) for p in paths for k, t in settings]
         for future in concurrent.futures.as_completed(futures):
             path, kernel, threads, target, error, seconds = future.result()
             results[path, (kernel, threads)] = (target, error)
@@ -277,11 +302,12 @@ def main(argv=None):
             text, _ = compare(stored, fresh)
             pngs = {c.get("id"): images(c.outputs) for c in fresh.cells if c.cell_type == "code"}
             first = first_png.setdefault(path, pngs)
-            moved_ids = [cid for cid, png in pngs.items() if first.get(cid) != png]
-            moved = len(moved_ids)
-            if moved_ids:
-                pictures.setdefault(path.stem, {})[label[setting]] = moved_ids
-            row.append(f"{len(text)}" + (f" ({moved} img)" if moved else ""))
+            moved = {cid: pixel_change(first[cid], png) for cid, png in pngs.items()
+                     if cid in first and first[cid] != png}
+            if moved:
+                pictures.setdefault(path.stem, {})[label[setting]] = moved
+            visible = sum(1 for share in moved.values() if share > VISIBLE)
+            row.append(f"{len(text)}" + (f" ({visible} img)" if visible else ""))
             for cell_id, diff in text:
                 details.append((path.stem, label[setting], cell_id, diff))
         table.append(row)
@@ -289,7 +315,7 @@ def main(argv=None):
     header = ["chapter"] + [label[s] for s in settings]
     widths = [max(len(str(r[i])) for r in table + [header]) for i in range(len(header))]
     print("\nDiffering text cells (as nbval compares them); '(n img)': cells whose pictures differ "
-          "from this chapter's first setting\n")
+          f"visibly (more than {VISIBLE:.1%} of their pixels) from this chapter's first setting\n")
     for row in [header] + table:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
     if details:
@@ -311,10 +337,12 @@ def main(argv=None):
                 for line in diff:
                     print(f"    {line}")
     if pictures:
-        print(f"\nPictures that differ from {label[settings[0]]} (chaotic plots show here first):")
+        print(f"\nPictures that differ from {label[settings[0]]} (share of pixels; a chaotic run shows "
+              f"here first; above {VISIBLE:.1%} counts as visible in the table):")
         for chapter, by_setting in pictures.items():
-            for setting, ids in by_setting.items():
-                print(f"    {chapter}  {setting}: cells {', '.join(map(str, ids))}")
+            for setting, moved in by_setting.items():
+                cells = ", ".join(f"{cid} {share:.3%}" for cid, share in moved.items())
+                print(f"    {chapter}  {setting}: {cells}")
     differing = len(details)
     print(f"\n{differing} differing cell(s) in all.")
     return 1 if differing else 0
