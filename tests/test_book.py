@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _site, whatever pytest's rootdir
 
@@ -124,8 +125,18 @@ def test_no_widget_javascript_from_a_cdn(built_site):
 
 
 def test_mathjax_is_served_from_the_site(built_site):
+    """Pages with maths load MathJax's loader from _static/mathjax, and every part it loads is there.
+
+    _templates/layout.html loads mathjax/startup.js (the loader) rather than the combined
+    tex-chtml.js; mathjax3_config.loader.load in _config.yml names the parts it fetches.
+    """
     static = built_site.html / "_static" / "mathjax"
-    assert (static / "tex-chtml.js").is_file(), "_static/mathjax/tex-chtml.js is missing"
+    loader = static / "startup.js"
+    assert loader.is_file(), "_static/mathjax/startup.js is missing"
+    config = yaml.safe_load((book_root() / "_config.yml").read_text(encoding="utf-8"))
+    parts = config["sphinx"]["config"]["mathjax3_config"]["loader"]["load"]
+    missing = [p for p in parts if not (static / f"{p}.js").is_file()]
+    assert not missing, f"MathJax parts named in _config.yml but not in _static/mathjax: {missing}"
     fonts = list((static / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
     assert fonts, "MathJax's CHTML fonts are missing from _static/mathjax"
     pages_with_math = 0
@@ -139,8 +150,8 @@ def test_mathjax_is_served_from_the_site(built_site):
         assert mathjax, f"{_rel(built_site, page)} has math but loads no MathJax"
         for src in mathjax:
             target = (page.parent / src.split("?")[0]).resolve()
-            assert target == (static / "tex-chtml.js").resolve(), (
-                f"{_rel(built_site, page)} loads MathJax from {src}, not from _static/mathjax"
+            assert target == loader.resolve(), (
+                f"{_rel(built_site, page)} loads MathJax from {src}, not _static/mathjax/startup.js"
             )
     assert pages_with_math, "no page has math (the introduction should)"
 
