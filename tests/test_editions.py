@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +37,7 @@ IDS = [path.stem for path in CHAPTERS]
 SOLUTIONS, BLANK = "instructor-solutions", "blank-copy"  # the two "students" autograde sees
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 NOT_DONE = "not implemented yet"  # what introdl.check says when it meets NotImplementedError
-SECONDS_PER_RUN = 180  # generous: one chapter takes 5–10 s on a quiet machine, more on a busy one
+SECONDS_PER_RUN = 60  # generous: one submission takes 2–4 s on a quiet machine, more on a busy one
 
 by_chapter = pytest.mark.parametrize("chapter", CHAPTERS, ids=IDS)
 
@@ -184,6 +185,70 @@ def test_chapters_option_selects_by_number():
     assert make_editions.assignment_id(first) == f"ch{number}"
 
 
+# --- graded cells: self-contained, seeded, the reference out of reach ---------------------------
+
+CHECKS = ("check_function", "check_value", "check_true", "partial_credit")
+
+
+@by_chapter
+def test_graded_cells_import_what_they_use_and_are_seeded(chapter):
+    """A graded cell cannot be changed by another cell: it imports the checks and numpy itself,
+    draws only from fixed seeds, and names the functions a student may not call."""
+    from introdl.check import _resolve
+
+    for cell in graded_cells(read(chapter)):
+        source = cell.source
+        used = [name for name in CHECKS if re.search(rf"\b{name}\(", source)]
+        assert used, f"{where(chapter, cell)}: calls none of {CHECKS}"
+        for name in used:
+            assert re.search(rf"^from introdl\.check import .*\b{name}\b", source, re.M), (
+                f"{where(chapter, cell)}: uses {name} without importing it in the cell")
+        if re.search(r"\bnp\.", source):
+            assert re.search(r"^import numpy as np$", source, re.M), f"{where(chapter, cell)}: np not imported"
+        if re.search(r"\bF\.", source):
+            assert re.search(r"^import introdl\.functional as F$", source, re.M), f"{where(chapter, cell)}: F not imported"
+        assert "default_rng()" not in source, f"{where(chapter, cell)}: an unseeded generator"
+        calls = source.count("check_function(")
+        assert source.count("seed=") >= calls, f"{where(chapter, cell)}: a check_function without seed="
+        for names in re.findall(r"forbid=\[([^\]]*)\]", source):
+            _resolve(re.findall(r'"([^"]+)"', names))  # a name that does not exist raises
+
+
+def test_seeds_differ_between_exercises():
+    seeds = {}
+    for chapter in CHAPTERS:
+        for cell in graded_cells(read(chapter)):
+            for seed in set(re.findall(r"\bseed=(\d+)", cell.source)):
+                assert seed not in seeds, f"seed {seed} in {where(chapter, cell)} and in {seeds[seed]}"
+                seeds[seed] = where(chapter, cell)
+
+
+def test_a_teachers_nbgrader_config_is_kept(tmp_path):
+    course = tmp_path / "nbgrader"
+    course.mkdir()
+    mine = 'c = get_config()\nload_subconfig("introdl_nbgrader_defaults.py")\nc.Execute.timeout = 7\n'
+    (course / "nbgrader_config.py").write_text(mine)
+    make_editions.write_course_directory(course, [])
+    assert (course / "nbgrader_config.py").read_text() == mine
+    defaults = (course / make_editions.BOOK_CONFIG_NAME).read_text()
+    assert "c.OverwriteCells.add_missing_cells = True" in defaults
+    assert f"c.Execute.timeout = {make_editions.CELL_TIMEOUT}" in defaults
+
+
+def test_a_config_written_by_old_versions_is_replaced_and_loads_the_defaults(tmp_path):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    course = tmp_path / "nbgrader"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text(make_editions.OLD_GENERATED_CONFIG + "\nc = get_config()\n")
+    make_editions.write_course_directory(course, [])
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    assert config.CourseDirectory.root == str(course)
+    assert config.OverwriteCells.add_missing_cells is True
+    assert config.Execute.timeout == make_editions.CELL_TIMEOUT
+    assert "loop forever" in config.Execute.error_on_timeout["evalue"]
+
+
 # --- editions: scripts/make_editions.py, once --------------------------------------------------
 
 
@@ -284,23 +349,75 @@ def test_instructor_edition_is_the_chapter(editions, chapter):
     assert any(cell.get("outputs") for cell in instructor.cells), f"{chapter.name}: no outputs stored"
 
 
-# --- autograde: one nbgrader run over every chapter, two submissions each ----------------------
+# --- autograde: one nbgrader pass over every chapter and a simulated class ----------------------
+#
+# What a submission costs is a kernel, its imports and the graded cells: the chapter's own
+# experiments are run (with the solutions) by nbval, so the submissions here hold only the cells
+# that the exercises need, the chapter's import cells and everything from its "## Exercises"
+# heading on (a student may delete any cell but the locked ones). That the graded cells pass in
+# such a copy also shows that they depend on nothing else in the chapter. The submissions are
+# split over two nbgrader processes, each grading in its own copy of the course directory.
+
+EXERCISES_HEADING = re.compile(r"^## Exercises", re.M)
+IMPORT_LINE = re.compile(r"^(import |from \S+ import )", re.M)
+PROCESSES = 2
+
+
+def exercises_start(notebook):
+    """The index of the Markdown cell holding the chapter's "## Exercises" heading."""
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown" and EXERCISES_HEADING.search(cell.source):
+            return index
+    raise AssertionError("no '## Exercises' heading")
+
+
+def exercise_sheet(notebook):
+    """The chapter's import cells and its exercises section: what a submission needs to be graded."""
+    start = exercises_start(notebook)
+    notebook.cells = [cell for index, cell in enumerate(notebook.cells)
+                      if index >= start or (cell.cell_type == "code" and IMPORT_LINE.search(cell.source))]
+    return notebook
+
+
+def test_chapter_text_does_not_run_the_exercises():
+    """The chapter's own cells never call a function a student writes, so the student edition (in
+    which those functions raise NotImplementedError) runs top to bottom like the book."""
+    problems = []
+    for chapter in CHAPTERS:
+        notebook = read(chapter)
+        start = exercises_start(notebook)
+        written = {name for cell in solution_cells(notebook)
+                   for name in re.findall(r"^def (\w+)", cell.source, re.M)}
+        assert written, f"{chapter.name}: no function defined in a solution cell"
+        assert all(index > start for index, cell in enumerate(notebook.cells) if nbgrader_meta(cell)), (
+            f"{chapter.name}: an exercise cell before the '## Exercises' heading")
+        for cell in notebook.cells[:start]:
+            used = {name for name in written if re.search(rf"(?<![.\w]){name}\(", cell.source)}
+            if cell.cell_type == "code" and used:
+                problems.append(f"{chapter.name}, cell {cell.get('id')}: uses {sorted(used)}")
+    assert not problems, "\n".join(problems)
 
 
 @dataclass
 class Autograded:
-    course: Path
-    returncode: int
+    courses: list
+    returncodes: list
     log: str
     scores: dict = field(default_factory=dict)  # (student, assignment) -> (score, max_score)
+    cells: dict = field(default_factory=dict)   # (student, grade_id) -> score
+    seconds: float = 0.0
 
     def notebook(self, student, chapter):
-        return self.course / "autograded" / student / make_editions.assignment_id(chapter) / chapter.name
+        for course in self.courses:
+            path = course / "autograded" / student / make_editions.assignment_id(chapter) / chapter.name
+            if path.exists():
+                return path
+        raise AssertionError(f"no autograded copy of {student}'s {chapter.name}")
 
     def require(self, student, chapter):
         if (student, make_editions.assignment_id(chapter)) not in self.scores:
             pytest.fail(f"nbgrader autograde recorded no grade for {student}'s {chapter.name} "
-                        f"(exit {self.returncode}):\n{self.log[-4000:]}")
+                        f"(exit {self.returncodes}):\n{self.log[-4000:]}")
 
 
 def _environment_with_venv_on_path():
@@ -311,33 +428,151 @@ def _environment_with_venv_on_path():
     return env
 
 
+# --- the class: students whose work exercises every way grading went wrong ----------------------
+
+def _cell_with(notebook, grade_id):
+    return next(cell for cell in notebook.cells if nbgrader_meta(cell).get("grade_id") == grade_id)
+
+
+def _answer(notebook, grade_id, code):
+    """Fill a solution cell: the student's code in place of `raise NotImplementedError()`."""
+    cell = _cell_with(notebook, grade_id)
+    assert "raise NotImplementedError()" in cell.source, cell.source
+    indent = re.search(r"^( *)raise NotImplementedError\(\)", cell.source, re.M).group(1)
+    code = "\n".join(indent + line if line else line for line in code.strip("\n").splitlines())
+    cell.source = cell.source.replace(indent + "raise NotImplementedError()", code, 1)
+
+
+def _delete(notebook, grade_id):
+    notebook.cells.remove(_cell_with(notebook, grade_id))
+
+
+def _edit(notebook, grade_id, source):
+    _cell_with(notebook, grade_id).source = source
+
+
+CH05 = "05_gradient_descent.ipynb"
+CH06 = "06_backpropagation.ipynb"
+NUMERICAL_GRADIENT = """
+grad = np.zeros(2)
+for i in range(2):
+    step = np.zeros(2)
+    step[i] = h
+    grad[i] = (J(w + step) - J(w - step)) / (2 * h)
+return grad
+"""
+GRADIENT_DESCENT = """
+path = [np.array(w0, dtype=float)]
+for _ in range(steps):
+    path.append(path[-1] - lr * grad_fn(path[-1]))
+return np.array(path)
+"""
+
+
+def _careless(notebook):
+    """float32 in exercise 1, a wrong grad_b (keepdims) in exercise 2, exercise 3 right but its test
+    cell deleted (the cell that imports check_function first in the old chapters)."""
+    _answer(notebook, "ch06-sigmoid-layer-backward", "s = 1 / (1 + np.exp(-z))\n"
+            "return (grad_output * s * (1 - s)).astype(np.float32)")
+    _answer(notebook, "ch06-linear-backward", "return grad_output @ W, grad_output.T @ x, "
+            "grad_output.sum(axis=0, keepdims=True)")
+    _answer(notebook, "ch06-chain-rule-w1", "a1 = 1 / (1 + np.exp(-w1 * x))\n"
+            "return 2 * (w2 * a1 - y) * w2 * a1 * (1 - a1) * x")
+    _delete(notebook, "ch06-sigmoid-layer-backward-test")
+    _delete(notebook, "ch06-chain-rule-w1-test")
+
+
+def _cheater(notebook):
+    """Calls the library in exercise 1 (under another name); in exercise 2 a wrong answer and a
+    fake check_function, partial_credit, np and F; in exercise 3 a wrong answer and a test cell
+    edited to pass."""
+    _answer(notebook, "ch06-sigmoid-layer-backward", "from introdl.nn import Sigmoid as S\n"
+            "layer = S()\nlayer(z)\nreturn layer.backward(grad_output)")
+    fake = _cell_with(notebook, "ch06-linear-backward")
+    _answer(notebook, "ch06-linear-backward", "return grad_output, x, W")
+    fake.source += ("\n\n\ndef check_function(*args, **kwargs):\n    print('✓ matches the reference')\n\n\n"
+                    "def partial_credit(points, parts):\n    return points\n\n\nnp = F = None\n")
+    _answer(notebook, "ch06-chain-rule-w1", "return 0.0")
+    _edit(notebook, "ch06-chain-rule-w1-test", "print('✓ chain_rule_w1 matches the reference')")
+
+
+def _aliasing_and_looping(notebook):
+    """Exercise 1 changes w in place and returns it; exercise 2 loops forever; exercise 3 right."""
+    _answer(notebook, "ch05-gradient-descent-step", "w -= lr * grad\nreturn w")
+    _answer(notebook, "ch05-gradient-descent", "while True:\n    pass")
+    _answer(notebook, "ch05-numerical-gradient-2d", NUMERICAL_GRADIENT)
+
+
+def _right_but_slow_to_start(notebook):
+    """Everything right (exercise 2 with a loop of its own): the class's full marks in chapter 5."""
+    _answer(notebook, "ch05-gradient-descent-step", "return w - lr * grad")
+    _answer(notebook, "ch05-gradient-descent", GRADIENT_DESCENT)
+    _answer(notebook, "ch05-numerical-gradient-2d", NUMERICAL_GRADIENT)
+
+
+CLASS = {  # student -> (chapter file, how the student edition was changed)
+    "careless": (CH06, _careless),
+    "cheater": (CH06, _cheater),
+    "aliasing-and-looping": (CH05, _aliasing_and_looping),
+    "right-answers": (CH05, _right_but_slow_to_start),
+}
+# The fair grade of every graded cell: grade_id -> points, per student.
+FAIR = {
+    "careless": {"ch06-sigmoid-layer-backward-test": 0, "ch06-linear-backward-test": 2,
+                 "ch06-chain-rule-w1-test": 2},
+    "cheater": {"ch06-sigmoid-layer-backward-test": 0, "ch06-linear-backward-test": 0,
+                "ch06-chain-rule-w1-test": 0},
+    "aliasing-and-looping": {"ch05-gradient-descent-step-test": 0, "ch05-gradient-descent-test": 0,
+                             "ch05-numerical-gradient-2d-test": 2},
+    "right-answers": {"ch05-gradient-descent-step-test": 1, "ch05-gradient-descent-test": 2,
+                      "ch05-numerical-gradient-2d-test": 2},
+}
+
+
 @pytest.fixture(scope="session")
 def autograded(editions):
     from nbgrader.api import Gradebook, MissingEntry
 
-    course = editions.course
+    started = time.perf_counter()
     made = [chapter for chapter in CHAPTERS if editions.student(chapter).exists()]
+    submissions = []  # (student, chapter, notebook)
     for chapter in made:
-        assignment = make_editions.assignment_id(chapter)
-        for student, copy in ((SOLUTIONS, editions.source(chapter)), (BLANK, editions.student(chapter))):
-            folder = course / "submitted" / student / assignment
-            folder.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(copy, folder / chapter.name)
-    # Autograde creates the students in the gradebook (Autograde.create_student is on by
-    # default in nbgrader 0.9; --create says so explicitly) and grades every assignment ("*").
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "*", "--create", "--force"],
-                          cwd=course, capture_output=True, text=True, env=_environment_with_venv_on_path(),
-                          timeout=120 + 2 * SECONDS_PER_RUN * len(made))
-    result = Autograded(course, done.returncode, done.stdout + done.stderr)
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", make_editions.COURSE_ID) as gradebook:
-        for chapter in made:
-            assignment = make_editions.assignment_id(chapter)
-            for student in (SOLUTIONS, BLANK):
-                try:
-                    graded = gradebook.find_submission_notebook(chapter.stem, assignment, student)
-                except MissingEntry:
-                    continue
-                result.scores[student, assignment] = (graded.score, graded.max_score)
+        submissions.append((SOLUTIONS, chapter, exercise_sheet(read(editions.source(chapter)))))
+        submissions.append((BLANK, chapter, exercise_sheet(read(editions.student(chapter)))))
+    by_name = {chapter.name: chapter for chapter in made}
+    for student, (name, change) in CLASS.items():
+        if name in by_name:
+            notebook = exercise_sheet(read(editions.student(by_name[name])))
+            change(notebook)
+            submissions.append((student, by_name[name], notebook))
+
+    # One course directory per process, each with its share of the submissions.
+    courses = [editions.course] + [editions.course.with_name(f"nbgrader-{k}") for k in range(1, PROCESSES)]
+    for course in courses[1:]:
+        shutil.rmtree(course, ignore_errors=True)
+        shutil.copytree(editions.course, course, ignore=shutil.ignore_patterns("submitted", "autograded"))
+    for index, (student, chapter, notebook) in enumerate(submissions):
+        folder = courses[index % PROCESSES] / "submitted" / student / make_editions.assignment_id(chapter)
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, folder / chapter.name)
+    # Autograde creates the students in the gradebook and grades every assignment ("*").
+    runs = [subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", "*", "--create", "--force"],
+                             cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env=_environment_with_venv_on_path())
+            for course in courses]
+    logs = [run.communicate(timeout=120 + SECONDS_PER_RUN * len(submissions))[0] for run in runs]
+    result = Autograded(courses, [run.returncode for run in runs], "\n".join(logs))
+    for index, (student, chapter, _) in enumerate(submissions):
+        course, assignment = courses[index % PROCESSES], make_editions.assignment_id(chapter)
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}", make_editions.COURSE_ID) as gradebook:
+            try:
+                graded = gradebook.find_submission_notebook(chapter.stem, assignment, student)
+            except MissingEntry:
+                continue
+            result.scores[student, assignment] = (graded.score, graded.max_score)
+            for grade in graded.grades:
+                result.cells[student, grade.name] = grade.score
+    result.seconds = time.perf_counter() - started
     return result
 
 
@@ -349,9 +584,10 @@ def cell_errors(path):
 
 def test_autograder_does_not_crash(autograded):
     errors = [line for line in autograded.log.splitlines() if "| ERROR]" in line or "CRITICAL" in line]
-    assert autograded.returncode == 0 and not errors, (
-        f"nbgrader autograde exited {autograded.returncode}:\n" + "\n".join(errors or [autograded.log[-4000:]])
+    assert autograded.returncodes == [0] * PROCESSES and not errors, (
+        f"nbgrader autograde exited {autograded.returncodes}:\n" + "\n".join(errors or [autograded.log[-4000:]])
     )
+    print(f"nbgrader: {len(autograded.scores)} submissions graded in {autograded.seconds:.1f} s")
 
 
 @by_chapter
@@ -374,14 +610,8 @@ def test_blank_copy_gets_zero(autograded, chapter):
 
 
 @by_chapter
-def test_student_edition_runs_top_to_bottom(autograded, chapter):
-    """The student copy runs: its only errors are the graded cells saying "not implemented yet".
-
-    This reuses the autograder's run of the blank copy instead of executing the student edition
-    once more: autograde replaces only the locked cells (the graded tests, identical in both
-    editions, see test_student_edition_has_no_outputs_and_keeps_the_tests) with the instructor's,
-    then executes every cell with errors allowed, which is exactly a student pressing "run all".
-    """
+def test_blank_copy_fails_only_with_not_implemented_yet(autograded, chapter):
+    """In the student copy, the only errors are the graded cells saying "not implemented yet"."""
     autograded.require(BLANK, chapter)
     problems = []
     for cell, output in cell_errors(autograded.notebook(BLANK, chapter)):
@@ -391,3 +621,37 @@ def test_student_edition_runs_top_to_bottom(autograded, chapter):
             problems.append(f"{where(chapter, cell)} raised {output.ename}: {output.evalue} "
                             f"(expected introdl.check's AssertionError '... {NOT_DONE} ...')")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("student", sorted(FAIR))
+def test_class_gets_fair_grades(autograded, student):
+    """Each graded cell of each student of the class gets the grade its answer deserves."""
+    chapter = next(path for path in CHAPTERS if path.name == CLASS[student][0])
+    autograded.require(student, chapter)
+    got = {grade_id: autograded.cells.get((student, grade_id)) for grade_id in FAIR[student]}
+    assert got == FAIR[student], f"{student}: graded {got}, fair is {FAIR[student]}"
+
+
+def test_feedback_names_the_problem(autograded):
+    """What the class sees in the graded notebooks: the message first, in the check's words."""
+    chapter = next(path for path in CHAPTERS if path.name == CH06)
+    expected = {
+        ("careless", "ch06-sigmoid-layer-backward-test"): "returned float32 numbers",
+        ("careless", "ch06-linear-backward-test"): "2 of 3 parts right",
+        ("cheater", "ch06-sigmoid-layer-backward-test"): "called introdl.nn.Sigmoid.backward",
+    }
+    chapter5 = next(path for path in CHAPTERS if path.name == CH05)
+    expected5 = {
+        ("aliasing-and-looping", "ch05-gradient-descent-step-test"): "changed its input `w` in place",
+        ("aliasing-and-looping", "ch05-gradient-descent-test"): "does it loop forever?",
+    }
+    for table, path in ((expected, chapter), (expected5, chapter5)):
+        for (student, grade_id), words in table.items():
+            notebook = read(autograded.notebook(student, path))
+            cell = _cell_with(notebook, grade_id)
+            text = "\n".join(output.get("text", "") + output.get("evalue", "") for output in cell.outputs)
+            assert words in text, f"{student}, {grade_id}: expected {words!r} in\n{text}"
+            for output in cell.outputs:
+                if output.output_type == "error":
+                    shown = "\n".join(output.traceback)
+                    assert "check.py" not in shown, f"{student}, {grade_id}: library frames shown:\n{shown}"

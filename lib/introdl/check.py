@@ -38,8 +38,10 @@ On success each check prints one line starting with ``✓``; on failure it raise
 ``AssertionError``, which is what nbgrader counts as a failed test.
 """
 import contextlib
+import functools
 import importlib
 import inspect
+import linecache
 import signal
 import sys
 import threading
@@ -61,9 +63,37 @@ class _ForbiddenCall(BaseException):
     """Raised after a learner's call that used a forbidden function."""
 
 
+# The failure is raised by this one line, compiled under its own name: IPython always shows the
+# frame that raised, and this way that frame shows this line instead of the library's code.
+_RAISE_LINE = "raise AssertionError(message)  # the check failed: the message below says why\n"
+_RAISE_FILE = "<introdl.check>"
+linecache.cache[_RAISE_FILE] = (len(_RAISE_LINE), None, [_RAISE_LINE], _RAISE_FILE)
+_RAISE = compile(_RAISE_LINE, _RAISE_FILE, "exec")
+
+
+def _fail(message):
+    __tracebackhide__ = True
+    exec(_RAISE, {"message": message})
+
+
+def _reported(check):
+    """Make ``check`` raise its AssertionError from ``_fail``: the learner then sees the message,
+    not the frames of this module (IPython hides frames whose locals hold ``__tracebackhide__``)."""
+    @functools.wraps(check)
+    def public(*args, **kwargs):
+        __tracebackhide__ = True
+        try:
+            return check(*args, **kwargs)
+        except AssertionError as failure:
+            message = str(failure)
+        _fail(message)  # outside the except block, so no "During handling..." second traceback
+    return public
+
+
 # --- the public checks ------------------------------------------------------------------------
 
 
+@_reported
 def check_function(student, reference, *, inputs, seed, name=None, trials=5, rtol=1e-9, atol=1e-12,
                    hint="", forbid=(), new_arrays=False, inputs_unchanged=False, time_limit=5.0):
     """Call ``student(*args)`` and ``reference(*args)`` on ``trials`` seeded inputs and compare.
@@ -105,6 +135,7 @@ def check_function(student, reference, *, inputs, seed, name=None, trials=5, rto
     return True
 
 
+@_reported
 def partial_credit(points, parts):
     """Run independent checks and give ``points * passed / len(parts)``, nbgrader's partial credit.
 
@@ -132,6 +163,7 @@ def partial_credit(points, parts):
     return earned
 
 
+@_reported
 def check_value(got, expected, *, name, rtol=1e-9, atol=1e-12, hint=""):
     """Compare one value with the expected one and print a pass line."""
     __tracebackhide__ = True
@@ -140,6 +172,7 @@ def check_value(got, expected, *, name, rtol=1e-9, atol=1e-12, hint=""):
     print(f"{PASS_MARK} {name} is correct.")
 
 
+@_reported
 def check_true(condition, *, name, message, hint=""):
     """Assert a property (e.g. 'the loss went down') with a message that explains it."""
     __tracebackhide__ = True
@@ -149,6 +182,7 @@ def check_true(condition, *, name, message, hint=""):
     print(f"{PASS_MARK} {name}.")
 
 
+@_reported
 def compare(got, expected, *, name, rtol=1e-9, atol=1e-12, hint=""):
     """Raise a specific ``AssertionError`` unless ``got`` matches ``expected`` (dtype first)."""
     __tracebackhide__ = True
@@ -184,7 +218,8 @@ class _Case:
                 break
             lines.append(f"    {label} = {written}")
         else:
-            call = f"    {self.function}({', '.join(self.names)})" if self.function.isidentifier() else ""
+            # the call only where the checked function is the learner's own (not a wrapper of the test)
+            call = f"    {self.function}({', '.join(self.names)})" if self.function == self.name else ""
             return "To run this case yourself:\n" + "\n".join(lines + ([call] if call else []))
         source = (f"{self.inputs_name}(np.random.default_rng([{self.seed}, {self.trial}]))"
                   if self.inputs_name.isidentifier() else

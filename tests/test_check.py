@@ -1,0 +1,199 @@
+"""introdl.check: the checks behind every graded cell give fair, reproducible, readable verdicts."""
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import introdl.check as check_module
+import introdl.functional as F
+from introdl.check import check_function, check_true, check_value, partial_credit
+
+
+def dense_inputs(rng):
+    n, m, d = rng.integers(1, 4, size=3)
+    return rng.normal(size=(n, m)), rng.normal(size=(d, m)), rng.normal(size=d)
+
+
+def step_inputs(rng):
+    return rng.normal(size=4), rng.normal(size=4), 0.1
+
+
+def failure(student, reference=F.dense_forward, inputs=dense_inputs, **options):
+    """The message of the AssertionError the check raises for ``student``."""
+    options.setdefault("seed", 7)
+    with pytest.raises(AssertionError) as raised:
+        check_function(student, reference, inputs=inputs, **options)
+    return str(raised.value)
+
+
+def test_a_right_answer_passes_and_says_so(capsys):
+    check_function(lambda x, W, b: x @ W.T + b, F.dense_forward, inputs=dense_inputs, seed=1, name="dense")
+    assert capsys.readouterr().out.startswith("✓ dense matches the reference on 5 test inputs (seed 1)")
+
+
+def test_the_seed_is_required():
+    with pytest.raises(TypeError, match="seed"):
+        check_function(F.dense_forward, F.dense_forward, inputs=dense_inputs)
+    with pytest.raises(TypeError, match="seed"):
+        check_function(F.dense_forward, F.dense_forward, inputs=dense_inputs, seed=None)
+
+
+def test_the_same_answer_always_gets_the_same_verdict():
+    """An answer right only to float32 precision fails on some inputs and not on others; with a
+    seed every run meets the same inputs, so the verdict and the message never change."""
+    def float32_rounded(x, W, b):
+        return (x.astype(np.float32) @ W.T.astype(np.float32) + b.astype(np.float32)).astype(np.float64)
+
+    messages = {failure(float32_rounded, trials=3) for _ in range(5)}
+    assert len(messages) == 1, messages
+
+
+def test_each_test_draws_from_its_own_seeded_generator():
+    seen = []
+    check_function(lambda *a: 0.0, lambda *a: 0.0, inputs=lambda rng: (rng.normal(),), seed=11, trials=3)
+    check_function(lambda v: seen.append(v) or 0.0, lambda v: 0.0, inputs=lambda rng: (rng.normal(),),
+                   seed=11, trials=3)
+    assert seen == [np.random.default_rng([11, t]).normal() for t in range(3)]
+
+
+def test_calling_the_reference_under_another_name_fails():
+    from introdl.functional import dense_forward as layer  # an alias imported earlier
+
+    message = failure(lambda x, W, b: layer(x, W, b), name="dense_forward",
+                      forbid=["introdl.functional.dense_forward", "torch.nn.functional.linear"])
+    assert message.startswith("dense_forward called introdl.functional.dense_forward")
+    assert "Write it yourself" in message
+
+
+def test_calling_a_torch_builtin_fails_too():
+    linear = torch.nn.functional.linear
+
+    def through_torch(x, W, b):
+        return linear(torch.tensor(x), torch.tensor(W), torch.tensor(b)).numpy()
+
+    message = failure(through_torch, forbid=["torch.nn.functional.linear"])
+    assert "called torch.nn.functional.linear" in message
+
+
+def test_forbidden_functions_are_free_outside_the_learners_call(capsys):
+    check_function(lambda x, W, b: x @ W.T + b, F.dense_forward, inputs=dense_inputs, seed=3,
+                   forbid=["introdl.functional.dense_forward"])
+    assert F.dense_forward(np.ones((1, 1)), np.ones((1, 1)), np.ones(1)).shape == (1, 1)
+    assert "✓" in capsys.readouterr().out
+
+
+def test_an_unknown_forbidden_name_is_a_mistake_in_the_test():
+    with pytest.raises(ValueError, match="no function 'introdl.functional.no_such_thing'"):
+        check_function(F.dense_forward, F.dense_forward, inputs=dense_inputs, seed=1,
+                       forbid=["introdl.functional.no_such_thing"])
+
+
+def test_float32_is_named_before_any_value_is_compared():
+    message = failure(lambda x, W, b: (x @ W.T + b).astype(np.float32), name="dense_forward")
+    assert message.startswith("dense_forward returned float32 numbers (test 1 of 5, seed 7); "
+                              "this exercise needs float64")
+
+
+def test_a_result_that_shares_memory_with_an_input_fails_where_new_arrays_are_promised():
+    def step(w, grad, lr):
+        new = w.copy()
+        new -= lr * grad
+        return grad[:]  # a view of the input
+
+    message = failure(step, reference=lambda w, grad, lr: grad, inputs=step_inputs, name="step",
+                      new_arrays=True)
+    assert message.startswith("step returned an array that shares memory with its input `grad`")
+
+
+def test_changing_an_input_in_place_fails_where_the_exercise_forbids_it():
+    def step(w, grad, lr):
+        w -= lr * grad
+        return w
+
+    message = failure(step, reference=lambda w, grad, lr: w - lr * grad, inputs=step_inputs, name="step",
+                      inputs_unchanged=True)
+    assert message.startswith("step changed its input `w` in place")
+
+
+def test_an_endless_loop_is_stopped_with_its_own_message():
+    def loops(x, W, b):
+        while True:
+            pass
+
+    message = failure(loops, name="dense_forward", time_limit=0.2)
+    assert message.startswith("dense_forward did not return within 0.2 s (test 1 of 5, seed 7) — "
+                              "does it loop forever?")
+
+
+def test_not_implemented_yet():
+    def blank(x, W, b):
+        raise NotImplementedError()
+
+    assert failure(blank, name="dense_forward").startswith("dense_forward is not implemented yet")
+
+
+def test_a_wrong_answer_says_where_and_how_to_rerun_the_case():
+    message = failure(lambda x, W, b: x @ W.T, name="dense_forward", hint="add the bias")
+    first = message.splitlines()[0]
+    assert first == "dense_forward gave a different answer (test 1 of 5, seed 7)."
+    assert "x: array of shape" in message and message.endswith("Hint: add the bias")
+    # the printed lines rebuild the inputs of the failing case exactly
+    lines = message[message.index("To run this case yourself:"):].splitlines()[1:]
+    code = "\n".join(line.strip() for line in lines if re.match(r"\s+\w+ = |\s+\[|\s+\d|\s+-", line))
+    namespace = {"np": np}
+    exec(code, namespace)
+    x, W, b = dense_inputs(np.random.default_rng([7, 0]))
+    assert np.array_equal(namespace["x"], x) and np.array_equal(namespace["W"], W)
+    assert np.array_equal(namespace["b"], b)
+
+
+def test_a_crash_shows_the_learners_line_not_the_library():
+    def crashes(x, W, b):
+        return x @ W + b
+
+    message = failure(crashes, name="dense_forward")
+    assert message.startswith("dense_forward raised ValueError")
+    assert "of crashes: return x @ W + b" in message
+
+
+def test_library_frames_are_hidden_from_the_traceback():
+    """IPython leaves out every frame whose locals hold __tracebackhide__ = True, except the last,
+    which is the one line that raises the message, and no second, chained traceback."""
+    with pytest.raises(AssertionError) as raised:
+        check_function(lambda x, W, b: x @ W.T, F.dense_forward, inputs=dense_inputs, seed=1)
+    traceback, frames = raised.value.__traceback__, []
+    while traceback is not None:
+        frames.append(traceback.tb_frame)
+        traceback = traceback.tb_next
+    assert frames[-1].f_code.co_filename == "<introdl.check>"
+    library = [frame for frame in frames if frame.f_code.co_filename == check_module.__file__]
+    assert library and all(frame.f_locals.get("__tracebackhide__") for frame in library), (
+        [frame.f_code.co_name for frame in library if not frame.f_locals.get("__tracebackhide__")])
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
+
+
+def test_partial_credit_counts_the_parts_that_pass(capsys):
+    def wrong():
+        check_true(False, name="part two", message="is wrong")
+
+    assert partial_credit(points=3, parts=[lambda: None, wrong, lambda: None]) == 2.0
+    out = capsys.readouterr().out
+    assert "✗ part two: is wrong" in out and "2 of 3 parts right: 2 of 3 points." in out
+
+
+def test_partial_credit_with_nothing_right_fails_with_the_first_message():
+    def blank():
+        check_function(lambda x: (_ for _ in ()).throw(NotImplementedError()), lambda x: x,
+                       inputs=lambda rng: (1.0,), seed=1, name="grad_x")
+
+    with pytest.raises(AssertionError, match="grad_x is not implemented yet"):
+        partial_credit(points=3, parts=[blank, blank])
+
+
+def test_check_value_and_check_true(capsys):
+    check_value(1.0, 1.0 + 1e-13, name="the loss")
+    check_true(True, name="the loss went down", message="unused")
+    assert capsys.readouterr().out == "✓ the loss is correct.\n✓ the loss went down.\n"
+    with pytest.raises(AssertionError, match="returned float32 numbers"):
+        check_value(np.float32(1.0), 1.0, name="the loss")
