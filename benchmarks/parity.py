@@ -6,8 +6,8 @@ the gradients of the parameters (torch's through autograd). For each optimizer, 
 is trained for 1000 steps by both sides from the same weights on the same batch, each side with
 its own forward, backward and optimizer, and the weights after the last step are compared.
 
-The difference of two arrays is ``max |a − b| / max(|a|, |b|)`` (the tests' norm-wise measure,
-see tests/conftest.py): 1e-16 is the last digit of float64, 6e-8 the last digit of float32.
+The difference of two arrays is ``introdl.gradcheck.relative_error``, ``max |a − b| / max(|a|, |b|)``
+(the one relative error of the library, its tests and the book): 1e-16 is the last digit of float64, 6e-8 the last digit of float32.
 
 torch runs in float64 on the CPU, always, and in float32 on CUDA when a GPU is present (what
 GPUs are fast at); the NumPy reference is float64 in both cases.
@@ -18,23 +18,20 @@ import numpy as np
 import torch
 
 from introdl import nn, optim
-from introdl.torch_twin import to_torch
+from introdl.gradcheck import relative_error
+from introdl.torch_twin import to_numpy, to_torch, tolerance
 from report import Section, Table, sci, torch_threads
 
 # What a parity test accepts (tests/conftest.py and tests/test_optim.py), shown as the bound.
-ONE_OPERATION = {"cpu": 1e-12, "cuda": 1e-5}
+ONE_OPERATION = {"cpu": tolerance("cpu"), "cuda": tolerance("cuda")}  # introdl.torch_twin.tolerance
 TRAJECTORY = {"cpu": 1e-9, "cuda": 1e-4}
 DTYPE = {"cpu": torch.float64, "cuda": torch.float32}
 
 
 def relative_difference(ours, theirs):
-    """max |a − b| / max(|a|, |b|) over all elements; 0 when both are all zeros."""
-    a = np.asarray(ours, dtype=np.float64)
-    b = theirs.detach().cpu().double().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs, dtype=np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"shapes differ: {a.shape} and {b.shape}")
-    scale = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0))
-    return 0.0 if scale == 0 else float(np.max(np.abs(a - b), initial=0.0) / scale)
+    """``introdl.gradcheck.relative_error`` of an array and a torch tensor (or two arrays)."""
+    b = to_numpy(theirs) if isinstance(theirs, torch.Tensor) else theirs
+    return relative_error(np.asarray(ours, dtype=np.float64), np.asarray(b, dtype=np.float64))
 
 
 def devices():

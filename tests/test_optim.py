@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import DEVICES, torch_dtype
-from introdl import nn, optim
+from introdl import data, nn, optim
+from introdl.gradcheck import relative_error
 from introdl._validation import NonFiniteError
 
 NAMES = ["SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW"]
@@ -62,12 +63,6 @@ def _gradients(arrays, step, sign):
     return _split(grad)
 
 
-def _relative_difference(ours, theirs):
-    """Largest ‖ours − theirs‖∞ / ‖theirs‖∞ over the parameters."""
-    return max(float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-12))
-               for a, b in zip(ours, theirs))
-
-
 def run_parity(name, kwargs, device="cpu", dtype=torch.float64, steps=STEPS):
     """Run introdl.optim.<name> and torch.optim.<name> side by side; return the largest relative
     difference of the parameters over all steps, and both optimizers (for a look at the state)."""
@@ -94,7 +89,7 @@ def run_parity(name, kwargs, device="cpu", dtype=torch.float64, steps=STEPS):
         with torch.no_grad():
             theirs.step()
         torch_values = [p.detach().cpu().double().numpy() for p in torch_params]
-        worst = max(worst, _relative_difference([p.data for p in ours_params], torch_values))
+        worst = max([worst] + [relative_error(p.data, q) for p, q in zip(ours_params, torch_values)])
     return worst, (ours, ours_params), (theirs, torch_params)
 
 
@@ -448,3 +443,147 @@ def test_finite_gradients_never_give_nan(name, data):
         p.grad = np.array(grad)
         optimizer.step()
         assert np.all(np.isfinite(p.data)), (name, p.data)
+
+
+# ---------------------------------------------------------------------------------------------
+# torch's layout: state keyed by Parameter, param_groups, state_dict; checkpoints that resume exactly.
+# ---------------------------------------------------------------------------------------------
+
+TORCH_SWITCHES = TORCH_ONLY | {"initial_lr"}
+
+
+def _torch_value(value):
+    return value.item() if isinstance(value, torch.Tensor) and value.ndim == 0 else value
+
+
+@pytest.mark.parametrize("name, kwargs", [pytest.param(n, c["all"], id=n) for n, c in CONFIGS.items()])
+def test_state_is_keyed_by_parameter_and_state_dict_has_torchs_layout(name, kwargs):
+    _, (ours, ours_params), (theirs, torch_params) = run_parity(name, kwargs, steps=20)
+    # optimizer.state[p], and the i-th parameter's state under the key i in state_dict().
+    for i, (p, q) in enumerate(zip(ours_params, torch_params)):
+        assert set(ours.state[p]) == set(theirs.state[q])
+        assert ours.state[i] is ours.state[p]
+    mine, torchs = ours.state_dict(), theirs.state_dict()
+    assert set(mine) == set(torchs) == {"state", "param_groups"}
+    assert set(mine["state"]) == set(torchs["state"]) == {0, 1, 2}
+    for i, entry in torchs["state"].items():
+        assert set(mine["state"][i]) == set(entry)
+        for key, value in entry.items():
+            np.testing.assert_allclose(mine["state"][i][key], value.double().numpy(), rtol=1e-9, atol=1e-12)
+    (group,), (torch_group,) = mine["param_groups"], torchs["param_groups"]
+    assert group["params"] == torch_group["params"] == [0, 1, 2]
+    assert set(group) == set(torch_group) - TORCH_SWITCHES
+    for key in set(group) - {"params"}:
+        assert _torch_value(torch_group[key]) == pytest.approx(group[key]), key
+    assert ours.param_groups[0]["params"] == ours_params
+
+
+def test_param_groups_lr_and_optimizer_lr_are_one_number():
+    p = nn.Parameter(np.ones(3))
+    optimizer = optim.SGD([p], lr=0.1)
+    optimizer.param_groups[0]["lr"] = 0.0  # as torch's schedulers and users do it
+    assert optimizer.lr == 0.0
+    p.grad = np.ones(3)
+    optimizer.step()
+    np.testing.assert_array_equal(p.data, np.ones(3))
+    optimizer.lr = 0.5
+    assert optimizer.param_groups[0]["lr"] == 0.5
+    optimizer.param_groups[0]["lr"] = -1.0
+    with pytest.raises(ValueError, match=r'param_groups\[0\]\["lr"\] must be in \[0, inf\], got -1.0'):
+        optimizer.step()
+
+
+def test_state_rejects_a_parameter_of_another_optimizer():
+    optimizer = optim.SGD([nn.Parameter(np.ones(3))], lr=0.1)
+    with pytest.raises(KeyError, match="keyed by the optimizer's Parameters"):
+        optimizer.state[nn.Parameter(np.ones(3))]
+    with pytest.raises(KeyError, match="only 1 parameters"):
+        optimizer.state[1]
+
+
+def _digits_run(make_optimizer, steps, start=None):
+    """A 64 → 16 → 10 network on the digits; ``steps`` mini-batch steps. Returns (model, optimizer)."""
+    X, y = data.digits()
+    model = nn.Sequential(nn.Linear(64, 16, rng=np.random.default_rng(0)), nn.Tanh(),
+                          nn.Linear(16, 10, rng=np.random.default_rng(1)))
+    optimizer = make_optimizer(model.parameters())
+    if start is not None:
+        start(model, optimizer)
+    return model, optimizer, X, y
+
+
+def _train_steps(model, optimizer, X, y, first, last):
+    loss_fn = nn.CrossEntropyLoss()
+    for step in range(first, last):
+        rows = np.random.default_rng(step).choice(len(X), size=32, replace=False)
+        optimizer.zero_grad()
+        loss_fn(model(X[rows]), y[rows])
+        model.backward(loss_fn.backward())
+        optimizer.step()
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda p: optim.Adam(p, lr=1e-2, amsgrad=True), id="Adam"),
+    pytest.param(lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True), id="SGD-momentum"),
+    pytest.param(lambda p: optim.RMSprop(p, lr=1e-3, centered=True, momentum=0.5), id="RMSprop"),
+])
+def test_a_checkpoint_saved_with_savez_resumes_the_run_bit_for_bit(make, tmp_path):
+    model, optimizer, X, y = _digits_run(make, 0)
+    _train_steps(model, optimizer, X, y, 0, 30)  # 30 steps straight through
+    through = model.state_dict()
+
+    model, optimizer, X, y = _digits_run(make, 0)
+    _train_steps(model, optimizer, X, y, 0, 15)
+    np.savez(tmp_path / "checkpoint.npz", model=model.state_dict(), optimizer=optimizer.state_dict())
+    _train_steps(model, optimizer, X, y, 15, 20)  # the saved copy must not follow later steps
+
+    resumed_model, resumed, X, y = _digits_run(make, 0)  # fresh objects, as in a new session
+    checkpoint = np.load(tmp_path / "checkpoint.npz", allow_pickle=True)
+    resumed_model.load_state_dict(checkpoint["model"].item())
+    resumed.load_state_dict(checkpoint["optimizer"].item())
+    _train_steps(resumed_model, resumed, X, y, 15, 30)
+    for name, value in resumed_model.state_dict().items():
+        np.testing.assert_array_equal(value, through[name], err_msg=name)
+
+
+def test_load_state_dict_continues_like_torch_from_torchs_own_state():
+    """A state_dict converted from torch.optim.Adam's (tensors → arrays) drives our Adam on as torch goes on."""
+    _, (ours, ours_params), (theirs, torch_params) = run_parity("Adam", CONFIGS["Adam"]["all"], steps=10)
+    saved = theirs.state_dict()
+    converted = {"state": {i: {k: (v.item() if v.ndim == 0 else v.numpy().copy()) for k, v in entry.items()}
+                           for i, entry in saved["state"].items()},
+                 "param_groups": [{k: v for k, v in group.items() if k not in TORCH_SWITCHES}
+                                  for group in saved["param_groups"]]}
+    fresh_params = [nn.Parameter(q.detach().numpy().copy()) for q in torch_params]
+    fresh = optim.Adam(fresh_params)
+    fresh.load_state_dict(converted)
+    assert fresh.param_groups[0]["betas"] == (0.85, 0.995) and fresh.param_groups[0]["amsgrad"]
+    for step in range(10, 15):
+        grads = _gradients([q.detach().numpy() for q in torch_params], step, -1.0)
+        for p, q, g in zip(fresh_params, torch_params, grads):
+            p.grad, q.grad = g, torch.tensor(g)
+        fresh.step()
+        with torch.no_grad():
+            theirs.step()
+    for p, q in zip(fresh_params, torch_params):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda d: d.pop("state"), 'keys "state" and "param_groups"'),
+    (lambda d: d["param_groups"][0]["params"].pop(), "is for 1 parameters, this optimizer has 2"),
+    (lambda d: d["param_groups"][0].pop("momentum"), r"lacks the hyperparameter\(s\) \['momentum'\] of SGD"),
+    (lambda d: d["state"][0].update(momentum_buffer=np.ones(4)),
+     r'state_dict\["state"\]\[0\]\["momentum_buffer"\] has shape \(4,\), parameter 0 has shape \(3,\)'),
+    (lambda d: d["state"].update({5: {}}), "state for parameter 5, this optimizer has 2 parameters"),
+])
+def test_load_state_dict_rejects_a_state_dict_that_does_not_fit(change, match):
+    params = [nn.Parameter(np.ones(3)), nn.Parameter(np.ones(2))]
+    optimizer = optim.SGD(params, lr=0.1, momentum=0.9)
+    for p in params:
+        p.grad = np.ones_like(p.data)
+    optimizer.step()
+    state_dict = optimizer.state_dict()
+    change(state_dict)
+    with pytest.raises(ValueError, match=match):
+        optim.SGD([nn.Parameter(np.ones(3)), nn.Parameter(np.ones(2))], lr=0.1, momentum=0.9).load_state_dict(state_dict)
