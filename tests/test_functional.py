@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as TF
 
-from conftest import assert_close, to_numpy, to_tensor, tolerance
+from conftest import assert_close, relative_error, to_numpy, to_tensor, tolerance
 from introdl import functional as F
 
 SEEDS = [0, 1, 2]
@@ -251,9 +251,8 @@ def test_cross_entropy_of_huge_logits_is_finite_and_quiet(device):
 def test_binary_cross_entropy_of_exact_zero_and_one_is_finite_and_quiet(device):
     """log 0 is clamped at −100 as torch does, so a confident wrong answer costs 100, not ∞.
 
-    The gradient's denominator p (1 − p) is floored at 1e-12 on both sides, but torch keeps that
-    floor as a float32 constant (9.99999996e-13), so at p = 0 or 1 its gradient is 4e-9 larger in
-    relative terms; the gradient is compared to that precision, and ours to the exact formula.
+    The gradient's denominator p (1 − p) is floored at 1e-12, which torch keeps as a float32
+    constant (9.99999996e-13) in every dtype; so does introdl, so the gradients agree to 1e-12.
     """
     p = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
     y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
@@ -263,9 +262,10 @@ def test_binary_cross_entropy_of_exact_zero_and_one_is_finite_and_quiet(device):
     assert np.isfinite(value) and np.all(np.isfinite(grad))
     assert_close(value, TF.binary_cross_entropy(to_tensor(p, device), to_tensor(y, device)), device)
     expected_grad = autograd_gradient(TF.binary_cross_entropy, p, y, device=device)
-    assert_close(grad, expected_grad, device, rtol=max(1e-8, tolerance(device)), what="BCE gradient")
+    assert_close(grad, expected_grad, device, what="BCE gradient")
     n = p.size
-    np.testing.assert_array_equal(grad[:4], [0.0, 0.0, -1.0 / F.BCE_GRAD_EPSILON / n, 1.0 / F.BCE_GRAD_EPSILON / n])
+    epsilon = float(np.float32(1e-12))
+    np.testing.assert_array_equal(grad[:4], [0.0, 0.0, -1.0 / epsilon / n, 1.0 / epsilon / n])
 
 
 def test_binary_cross_entropy_of_a_certain_wrong_answer_costs_the_clamp():
@@ -292,3 +292,84 @@ def test_stability_tests_would_notice_a_naive_sigmoid():
         with no_floating_point_trouble():
             1.0 / (1.0 + np.exp(-np.array([-1000.0])))
     assert to_numpy(torch.sigmoid(torch.tensor([-1000.0], dtype=torch.float64)))[0] == 0.0
+
+
+# ---------------------------------------------------------------- every dtype, at the extremes
+# Each clamp, epsilon and stability trick, compared with torch computing in the same dtype.
+# Tolerances: a few units of the dtype's rounding (eps: 1e-3 for float16, 1.2e-7 for float32).
+DTYPE_TOLERANCES = {np.float16: 4e-3, np.float32: 5e-7, np.float64: 1e-12}
+
+
+def extremes(dtype):
+    values = [0.0, -0.0, 1e-3, -1e-3, 1.0, -1.0, 5.0, -5.0, 20.0, -20.0, 88.0, -88.0, 1e3, -1e3, 1e4, -1e4]
+    return np.array(values, dtype=dtype)
+
+
+def in_torch(array):
+    return torch.tensor(np.asarray(array))  # the same dtype, on the CPU (float16 runs there too)
+
+
+@pytest.mark.parametrize("dtype", list(DTYPE_TOLERANCES))
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activations_match_torch_in_every_dtype(name, dtype):
+    function, derivative, torch_function = ACTIVATIONS[name]
+    z = extremes(dtype)
+    zt = in_torch(z).requires_grad_(True)
+    torch_function(zt).sum().backward()
+    assert function(z).dtype == dtype and derivative(z).dtype == dtype
+    assert relative_error(function(z), to_numpy(torch_function(zt))) <= DTYPE_TOLERANCES[dtype]
+    assert relative_error(derivative(z), to_numpy(zt.grad)) <= DTYPE_TOLERANCES[dtype]
+
+
+@pytest.mark.parametrize("dtype", list(DTYPE_TOLERANCES))
+def test_softmax_and_cross_entropy_match_torch_in_every_dtype(dtype):
+    z = np.stack([extremes(dtype), extremes(dtype)[::-1]])
+    labels = np.array([0, 3])
+    zt = in_torch(z).requires_grad_(True)
+    loss = TF.cross_entropy(zt, torch.tensor(labels))
+    loss.backward()
+    tol = DTYPE_TOLERANCES[dtype]
+    assert relative_error(F.softmax(z), to_numpy(torch.softmax(in_torch(z), -1))) <= tol
+    assert relative_error(F.log_softmax(z), to_numpy(torch.log_softmax(in_torch(z), -1))) <= tol
+    assert relative_error(F.cross_entropy(z, labels), loss.item()) <= tol
+    assert relative_error(F.cross_entropy_grad(z, labels), to_numpy(zt.grad)) <= tol
+
+
+@pytest.mark.parametrize("dtype", list(DTYPE_TOLERANCES))
+def test_binary_cross_entropy_clamps_like_torch_in_every_dtype(dtype):
+    """p = 0 with y = 1 costs exactly 100 in every dtype (torch's clamp of log at -100)."""
+    p = np.array([0.0, 1.0, 0.5, 1e-4, 1 - 1e-3, 0.0, 1.0, 0.3], dtype=dtype)
+    y = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.5], dtype=dtype)
+    assert F.binary_cross_entropy(p[:1], y[:1]) == TF.binary_cross_entropy(in_torch(p[:1]), in_torch(y[:1])).item() == 100.0
+    pt = in_torch(p).requires_grad_(True)
+    loss = TF.binary_cross_entropy(pt, in_torch(y))
+    loss.backward()
+    tol = DTYPE_TOLERANCES[dtype]
+    assert relative_error(F.binary_cross_entropy(p, y), loss.item()) <= tol
+    grad = F.binary_cross_entropy_grad(p, y)  # in float16 the 1e-12 floor is 0: ±inf and NaN, as torch
+    assert grad.dtype == dtype and relative_error(grad, to_numpy(pt.grad)) <= tol
+
+
+@pytest.mark.parametrize("dtype", list(DTYPE_TOLERANCES))
+def test_binary_cross_entropy_with_logits_and_mse_match_torch_in_every_dtype(dtype):
+    z = extremes(dtype)
+    y = (np.arange(z.size) % 2).astype(dtype)
+    zt = in_torch(z).requires_grad_(True)
+    loss = TF.binary_cross_entropy_with_logits(zt, in_torch(y))
+    loss.backward()
+    tol = DTYPE_TOLERANCES[dtype]
+    assert relative_error(F.binary_cross_entropy_with_logits(z, y), loss.item()) <= tol
+    assert relative_error(F.binary_cross_entropy_with_logits_grad(z, y), to_numpy(zt.grad)) <= tol
+    huge = np.array([-0.6, 0.6], dtype=dtype) * np.finfo(dtype).max
+    # past the dtype's range the mean squared error is inf in both, with no warning
+    assert F.mse_loss(huge, -huge) == TF.mse_loss(in_torch(huge), in_torch(-huge)).item()
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_matches_torch_with_and_without_bias(bias, device):
+    rng = np.random.default_rng(40)
+    x, weight, b = rng.normal(size=(5, 4)), rng.normal(size=(3, 4)), rng.normal(size=3)
+    expected = TF.linear(to_tensor(x, device), to_tensor(weight, device), to_tensor(b, device) if bias else None)
+    assert_close(F.linear(x, weight, b if bias else None), expected, device)
+    if bias:
+        np.testing.assert_array_equal(F.dense_forward(x, weight, b), F.linear(x, weight, b))

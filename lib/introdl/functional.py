@@ -21,8 +21,9 @@ from ._validation import as_float_array, as_logits_and_labels, as_pair, check_ax
 # torch.nn.BCELoss clamps log(p) at -100 so that a confident wrong answer costs 100, not infinity,
 # in every dtype (log(0) = -inf is clamped, so p = 0 costs exactly 100 in float16, 32 and 64).
 BCE_LOG_CLAMP = -100.0
-# torch divides by max(p (1 - p), 1e-12) in the BCE gradient for the same reason.
-BCE_GRAD_EPSILON = 1e-12
+# torch divides by max(p (1 - p), ε) in the BCE gradient for the same reason, with ε = 1e-12 stored
+# as a float32 (9.99999996e-13) and then rounded to the dtype: float16 rounds it to 0.
+BCE_GRAD_EPSILON = np.float32(1e-12)
 
 
 # ---------------------------------------------------------------- activations
@@ -100,14 +101,16 @@ def mse_loss(prediction, target):
     Introduced in chapter 4. Source: https://pytorch.org/docs/stable/generated/torch.nn.MSELoss.html
     """
     prediction, target = as_pair(prediction, target)
-    diff = prediction - target
-    return float(np.mean(diff * diff))
+    with np.errstate(over="ignore"):  # beyond the dtype's range the loss is inf, as in torch
+        diff = prediction - target
+        return float(np.mean(diff * diff))
 
 
 def mse_loss_grad(prediction, target):
     """∂MSE/∂ŷ = 2 (ŷ − y) / n, with n the number of elements. Returns prediction's shape."""
     prediction, target = as_pair(prediction, target)
-    return 2.0 * (prediction - target) / prediction.size
+    with np.errstate(over="ignore"):
+        return 2.0 * (prediction - target) / prediction.size
 
 
 def binary_cross_entropy(probability, target):
@@ -124,11 +127,12 @@ def binary_cross_entropy(probability, target):
 
 
 def binary_cross_entropy_grad(probability, target):
-    """∂BCE/∂p = (p − y) / (p (1 − p)) / n, the denominator floored at 1e-12 (as torch does)."""
+    """∂BCE/∂p = (p − y) / (p (1 − p)) / n, the denominator floored at ε = 1e-12 (as torch does)."""
     p, y = _probability_pair(probability, target)
-    # In float16 the floor 1e-12 rounds to 0, so p = 0 or 1 gives ±inf there, as in torch.
-    with np.errstate(divide="ignore", over="ignore"):
-        return (p - y) / np.maximum(p * (1.0 - p), BCE_GRAD_EPSILON) / p.size
+    # In float16 the floor 1e-12 rounds to 0, so p = 0 or 1 gives ±inf (or NaN where y = p) there,
+    # as in torch.
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        return (p - y) / np.maximum(p * (1.0 - p), BCE_GRAD_EPSILON.astype(p.dtype)) / p.size
 
 
 def binary_cross_entropy_with_logits(logits, target):
