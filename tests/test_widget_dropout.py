@@ -6,12 +6,14 @@ epochs, a small grid) to stay fast; one trains the full setting once per rate it
 No timings here: the machines are shared.
 """
 import base64
+import io
 import json
 import re
 
 import matplotlib
 import numpy as np
 import pytest
+from PIL import Image
 
 matplotlib.use("Agg")
 
@@ -20,6 +22,7 @@ from introdl.widgets import (DROPOUT_GRID, DropoutExplorer, Explorer, describe_d
                              draw_dropout_run, dropout_curves, dropout_explorer, dropout_network)
 from introdl.widgets import dropout as dropout_module  # noqa: E402
 from introdl.widgets.dropout import BATCH_SIZE, LR, batch_order_rng, overfitting_data  # noqa: E402
+from introdl.widgets.static_twin import crop_panels  # noqa: E402
 
 SHORT = dict(epochs=4)
 SMALL_GRID = (0.0, 0.5, 0.8)
@@ -140,11 +143,12 @@ def test_the_static_twin_has_one_frame_per_rate_and_nothing_external(small_explo
     page = small_explorer.static_html()
     assert '<input type="range"' in page and "http" not in page
     frames = json.loads(re.search(r"var data = (\{.*\});", page).group(1))
-    assert len(frames["src"]) == len(SMALL_GRID) == len(set(frames["src"]))
+    assert len(frames["src"]) == len(SMALL_GRID) == len({tuple(f) for f in frames["src"]})
     assert frames["label"] == [f"{p:.1f}" for p in SMALL_GRID]
     assert frames["readout"] == [describe_dropout_run(small_explorer.runs[p]) for p in SMALL_GRID]
-    png = base64.b64decode(frames["src"][1].split(",", 1)[1])
-    assert png == small_explorer.png(0.5) and png.startswith(b"\x89PNG")
+    panels = [base64.b64decode(src.split(",", 1)[1]) for src in frames["src"][1]]
+    assert panels == crop_panels(small_explorer.png(0.5), small_explorer.panels.values())
+    assert len(panels) == 2 and all(png.startswith(b"\x89PNG") for png in panels)
 
 
 def test_the_explorer_displays_both_the_widget_and_its_static_twin(small_explorer):
@@ -180,3 +184,13 @@ def test_the_explorer_trains_the_network_and_settings_a_chapter_passes():
               epochs=2, batch_size=20, rng=np.random.default_rng(3))
     model.eval()
     assert np.array_equal(train.predict(model, data[2]), train.predict(run.model, data[2]))
+
+
+def test_the_static_twin_cuts_its_panels_where_nothing_is_drawn(small_explorer):
+    # On a narrow screen the two panels stack; a cut through a label would show.
+    full = np.asarray(Image.open(io.BytesIO(small_explorer.png(0.5))).convert("RGB"))
+    height, width, _ = full.shape
+    for left, top, right, bottom in small_explorer.panels.values():
+        for column in {round(left * width), round(right * width) - 1} - {0, width - 1}:
+            assert np.all(full[round(top * height):, column] == 255), f"a cut at column {column}"
+        assert np.all(full[round(top * height), :] == 255)  # below the title, above the panels

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from introdl import data  # noqa: E402
 from introdl.widgets import Explorer, figure_to_png  # noqa: E402
+from introdl.widgets.static_twin import crop_panels  # noqa: E402
 from introdl.widgets.learning_rate import (  # noqa: E402
     DEFAULT_START, DEFAULT_STEPS, LEARNING_RATE_GRID, LOSS_BOUND, LearningRateFrames, describe_run,
     draw_learning_rate_run, gradient_descent, learning_rate_explorer, learning_rate_run,
@@ -207,9 +208,9 @@ def test_the_static_twin_has_one_distinct_frame_per_learning_rate():
     assert '<input type="range"' in page and "http" not in page
     frames = json.loads(re.search(r"var data = (\{.*\});", page).group(1))
     assert len(frames["src"]) == len(LEARNING_RATE_GRID) >= 20
-    assert len(set(frames["src"])) == len(frames["src"])  # distinct learning rates, distinct frames
-    png = base64.b64decode(frames["src"][-1].split(",", 1)[1])
-    assert png == explorer.png(LEARNING_RATE_GRID[-1])
+    assert len({tuple(f) for f in frames["src"]}) == len(frames["src"])  # distinct rates, distinct frames
+    panels = [base64.b64decode(src.split(",", 1)[1]) for src in frames["src"][-1]]
+    assert panels == crop_panels(explorer.png(LEARNING_RATE_GRID[-1]), explorer.panels.values())
     # The slider spans the three regimes.
     verdicts = " ".join(frames["readout"])
     assert "still far" in verdicts and "converged" in verdicts and "diverged at step" in verdicts
@@ -219,3 +220,16 @@ def test_the_explorer_displays_both_the_widget_and_its_static_twin():
     bundle = learning_rate_explorer()._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["text/html"].startswith('<div class="introdl-explorer"')
+
+
+def test_the_static_twin_cuts_its_panels_where_nothing_is_drawn():
+    # On a narrow screen the two panels stack; a cut through a label would show.
+    explorer = learning_rate_explorer(grid=[0.002, 0.9, 1.5])
+    assert list(explorer.panels) == ["path of the weights", "loss per step"]
+    for lr in explorer.grid:
+        full = pixels(explorer.png(lr))
+        height, width, _ = full.shape
+        for left, top, right, bottom in explorer.panels.values():
+            for column in {round(left * width), round(right * width) - 1} - {0, width - 1}:
+                assert np.all(full[round(top * height):, column] == 255), f"η = {lr}: a cut at column {column}"
+            assert np.all(full[round(top * height), :] == 255)  # below the title, above the panels

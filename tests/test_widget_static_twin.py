@@ -84,9 +84,20 @@ def test_the_slider_names_its_value_the_readout_is_live_and_the_alt_follows_the_
     assert readout["aria-live"] == "polite"
     data = json.loads(re.search(r"var data = (\{.*\});", PAGE).group(1))
     assert data["valuetext"] == ["learning rate η = 0.01", "learning rate η = 0.1", "learning rate η = 1"]
-    assert data["alt"][2] == "η = 1: diverged at step 3"
+    assert data["alt"][2] == ["η = 1: diverged at step 3"]
     script = re.search(r"<script>(.*?)</script>", PAGE, flags=re.S).group(1)
-    assert "frame.alt = data.alt[k]" in script and 'setAttribute("aria-valuetext", data.valuetext[k])' in script
+    assert "frames[j].alt = data.alt[k][j]" in script and 'setAttribute("aria-valuetext", data.valuetext[k])' in script
+
+
+def test_panels_are_separate_images_that_wrap_and_each_has_an_alt_text():
+    page = slider_html([[frame(0), frame(9)], [frame(120), frame(99)]], ["0", "1"], description="η",
+                       alt=["a path", "another path"], panel_alts=["loss per step"])
+    images = [attrs for tag, attrs, _ in parse(page) if tag == "img"]
+    assert [img["alt"] for img in images] == ["a path", "loss per step, η = 0"]
+    assert 'class="introdl-explorer-frames" style="display:flex;flex-wrap:wrap' in page
+    assert all("max-width:100%" in img["style"] for img in images)
+    with pytest.raises(ValueError, match="same number of panels"):
+        slider_html([[frame(0), frame(9)], [frame(1)]], ["0", "1"], description="η", panel_alts=["x"])
 
 
 def test_one_alt_text_and_readout_per_frame_or_a_clear_error():

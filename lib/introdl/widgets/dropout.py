@@ -252,8 +252,12 @@ class DropoutExplorer(Explorer):
                          readout=lambda p: describe_dropout_run(self.run(p)), step=0.1,
                          value_format="{:.1f}",
                          alt=lambda p: (f"Training and validation curves with dropout rate "
-                                        f"{describe_dropout_run(self.run(p))}; left the loss, right the "
-                                        f"accuracy per epoch, the run without dropout in grey behind."))
+                                        f"{describe_dropout_run(self.run(p))}; first the loss, then the "
+                                        f"accuracy per epoch, the run without dropout in grey behind."),
+                         # The two panels of ``draw_dropout_run`` without the title (the readout
+                         # says the same): they stack on a narrow screen.
+                         panels={"loss per epoch": (0.0, 0.09, 0.5, 1.0),
+                                 "accuracy per epoch": (0.5, 0.09, 1.0, 1.0)})
 
     def run(self, p):
         """The precomputed run whose rate is nearest to ``p``."""

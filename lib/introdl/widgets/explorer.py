@@ -6,7 +6,7 @@ twin (see ``static_twin``) as text/html, which the website shows, so the slider 
 """
 import numpy as np
 
-from .static_twin import figure_to_png, slider_html
+from .static_twin import crop_panels, figure_to_png, slider_html
 
 
 class Explorer:
@@ -21,10 +21,13 @@ class Explorer:
     alt: what the figure shows, for readers who cannot see it: value -> text (the alt text of
         that value's frame), or a string, completed per frame as
         "<alt>, <description> = <value>: <readout>".
+    panels: optional {name: (left, top, right, bottom)}: the static twin cuts every frame into
+        these panels (fractions of the frame), which stack on a narrow screen; the first panel
+        carries the alt text, the others their name and the value.
     """
 
     def __init__(self, render, grid, *, description, initial=None, readout=None, log_scale=False,
-                 value_format="{:.3g}", alt="figure", step=None):
+                 value_format="{:.3g}", alt="figure", step=None, panels=None):
         self.render = render
         self.grid = [float(v) for v in grid]
         if len(self.grid) < 2:
@@ -35,6 +38,7 @@ class Explorer:
         self.step = step
         self.value_format = value_format
         self.alt = alt
+        self.panels = dict(panels or {})
         self.initial_index = int(np.argmin(np.abs(np.asarray(self.grid) - (self.grid[0] if initial is None else initial))))
 
     def png(self, value):
@@ -49,15 +53,21 @@ class Explorer:
         readout = self.readout(value)
         return f"{self.alt}, {self.description} = {self.value_format.format(value)}" + (f": {readout}" if readout else "")
 
+    def static_frame(self, value):
+        """The static twin's frame for ``value``: the PNG, or its panels (a list of PNGs)."""
+        png = self.png(value)
+        return crop_panels(png, self.panels.values()) if self.panels else png
+
     def static_html(self):
         """The static twin: every grid value rendered once, switched by a range input."""
         return slider_html(
-            [self.png(v) for v in self.grid],
+            [self.static_frame(v) for v in self.grid],
             [self.value_format.format(v) for v in self.grid],
             description=self.description,
             readouts=[self.readout(v) for v in self.grid],
             initial_index=self.initial_index,
             alt=[self.alt_text(v) for v in self.grid],
+            panel_alts=list(self.panels)[1:],
         )
 
     def widget(self):

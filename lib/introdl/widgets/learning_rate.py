@@ -334,8 +334,11 @@ def learning_rate_explorer(*, steps=DEFAULT_STEPS, grid=LEARNING_RATE_GRID, init
         return describe_run(learning_rate_run(lr, steps=steps))
 
     def alt(lr):
-        return (f"Gradient descent with learning rate η = {lr:.3g}: {readout(lr)}. Left, the path of "
-                f"the weights on the contour lines of the loss; right, the loss above its minimum, step by step.")
+        return (f"Gradient descent with learning rate η = {lr:.3g}: {readout(lr)}. First the path of "
+                f"the weights on the contour lines of the loss, then the loss above its minimum, step by step.")
 
+    # The two panels of the figure (fractions of its width and height, for the layout of
+    # ``_two_panels``), without the title: the readout above says the same.
+    panels = {"path of the weights": (0.0, 0.09, 0.366, 1.0), "loss per step": (0.366, 0.09, 1.0, 1.0)}
     return Explorer(frames, grid, description="learning rate η", initial=initial, readout=readout,
-                    log_scale=True, alt=alt)
+                    log_scale=True, alt=alt, panels=panels)

@@ -45,12 +45,29 @@ def palette_png(pixels, colours=PALETTE_COLOURS):
     return buffer.getvalue()
 
 
-def slider_html(frames, labels, *, description, readouts=None, initial_index=0, alt="figure"):
+def crop_panels(png, boxes):
+    """Cut a frame into panels: one PNG (few colours) per box (left, top, right, bottom), given
+    as fractions of the frame's width and height.
+
+    On a narrow screen the panels of a figure stack instead of shrinking side by side, so their
+    text stays legible.
+    """
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    width, height = image.size
+    return [palette_png(image.crop((round(left * width), round(top * height),
+                                    round(right * width), round(bottom * height))))
+            for left, top, right, bottom in boxes]
+
+
+def slider_html(frames, labels, *, description, readouts=None, initial_index=0, alt="figure", panel_alts=()):
     """Self-contained HTML: a range input that swaps between precomputed PNG frames.
 
-    frames: list of PNG bytes, one per slider position; labels: the value shown for each;
-    readouts: optional text shown under the slider for each position (e.g. "gap = 0.12");
-    alt: the image's alt text, one per position (a list) or the same for all (a string).
+    frames: one per slider position, each PNG bytes or a list of PNG bytes (the panels of one
+        figure, shown side by side where they fit and one below the other where they do not);
+    labels: the value shown for each; readouts: optional text shown under the slider for each
+    position (e.g. "gap = 0.12"); alt: each position's alt text (a list) or the same for all (a
+    string), given to its first panel; panel_alts: optional names of the other panels (their
+    alt text is "<name>, <description> = <label>").
 
     Accessible: the range input is named by its label and announces its value as
     "<description> = <label>" (aria-valuetext); the readout is a polite live region; the alt
@@ -67,14 +84,23 @@ def slider_html(frames, labels, *, description, readouts=None, initial_index=0, 
     if len(readouts) != len(frames) or len(alts) != len(frames):
         raise ValueError(f"need one readout and one alt text per frame ({len(frames)}), "
                          f"got {len(readouts)} readouts and {len(alts)} alt texts")
-    sources = ["data:image/png;base64," + base64.b64encode(frame).decode("ascii") for frame in frames]
+    panels = [[frame] if isinstance(frame, bytes) else list(frame) for frame in frames]
+    if len({len(p) for p in panels}) != 1:
+        raise ValueError(f"every frame needs the same number of panels, got {[len(p) for p in panels]}")
+    if len(panel_alts) != len(panels[0]) - 1:
+        raise ValueError(f"need a name for each panel after the first ({len(panels[0]) - 1}), got {len(panel_alts)}")
+    sources = [["data:image/png;base64," + base64.b64encode(png).decode("ascii") for png in frame]
+               for frame in panels]
     valuetexts = [f"{description} = {label}" for label in labels]
+    alts = [[a] + [f"{name}, {value}" for name in panel_alts] for a, value in zip(alts, valuetexts)]
     # A stable id (from the content) keeps the stored notebook output identical run after run.
-    uid = "explorer-" + hashlib.sha1("".join(sources).encode()).hexdigest()[:12]
+    uid = "explorer-" + hashlib.sha1("".join(sum(sources, [])).encode()).hexdigest()[:12]
     data = json.dumps({"src": sources, "label": list(labels), "readout": readouts, "alt": alts,
                        "valuetext": valuetexts})
     i = int(initial_index)
     e = html.escape
+    images = "\n".join(f'<img class="introdl-explorer-frame" src="{src}" alt="{e(text)}" style="max-width:100%;height:auto">'
+                       for src, text in zip(sources[i], alts[i]))
     return f"""<div class="introdl-explorer" id="{uid}" style="font-family:sans-serif">
 <div class="introdl-explorer-controls" hidden>
 <div style="display:flex;flex-wrap:wrap;align-items:center;gap:0.3em 0.8em">
@@ -85,17 +111,21 @@ def slider_html(frames, labels, *, description, readouts=None, initial_index=0, 
 </div>
 <div class="introdl-explorer-note" style="font-style:italic">Run this cell to move the slider. Shown: {e(valuetexts[i])}.</div>
 <div class="introdl-explorer-readout" aria-live="polite" style="min-height:1.4em">{e(readouts[i])}</div>
-<img class="introdl-explorer-frame" src="{sources[i]}" alt="{e(alts[i])}" style="max-width:100%;height:auto">
+<div class="introdl-explorer-frames" style="display:flex;flex-wrap:wrap;align-items:flex-start">
+{images}
+</div>
 <script>
 (function () {{
   var root = document.getElementById("{uid}");
   var data = {data};
   var slider = root.querySelector("input[type=range]");
-  var frame = root.querySelector(".introdl-explorer-frame");
+  var frames = root.querySelectorAll(".introdl-explorer-frame");
   function show() {{
     var k = Number(slider.value);
-    frame.src = data.src[k];
-    frame.alt = data.alt[k];
+    for (var j = 0; j < frames.length; j++) {{
+      frames[j].src = data.src[k][j];
+      frames[j].alt = data.alt[k][j];
+    }}
     slider.setAttribute("aria-valuetext", data.valuetext[k]);
     root.querySelector(".introdl-explorer-value").textContent = data.label[k];
     root.querySelector(".introdl-explorer-readout").textContent = data.readout[k];
