@@ -154,3 +154,43 @@ def test_check_module_gradients_catches_a_wrong_layer_inside_a_network():
     module = nn.Sequential(nn.Linear(4, 5, rng=rng), nn.Tanh(), LinearWithWrongBackward(5, 2, rng=rng))
     errors = check_module_gradients(module, nn.MSELoss(), rng.normal(size=(5, 4)), rng.normal(size=(5, 2)))
     assert min(errors.values()) > 0.05, errors
+
+
+# ---------------------------------------------------------------- float64 only
+def test_check_module_gradients_refuses_a_float32_network_and_says_why():
+    """In float32 a correct network shows relative errors near 1e-2: refused, not a false alarm."""
+    rng = np.random.default_rng(8)
+    module = nn.Sequential(nn.Linear(4, 5, rng=rng, dtype=np.float32), nn.Tanh(),
+                           nn.Linear(5, 2, rng=rng, dtype=np.float32))
+    x = rng.normal(size=(3, 4))
+    with pytest.raises(ValueError, match=r"parameter 0.weight is float32; finite differences need float64"):
+        check_module_gradients(module, nn.MSELoss(), x, rng.normal(size=(3, 2)))
+    with pytest.raises(ValueError, match=r"x is float32; finite differences need float64"):
+        check_module_gradients(nn.Tanh(), nn.MSELoss(), x.astype(np.float32), rng.normal(size=(3, 4)))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_numerical_gradient_refuses_less_than_float64(dtype):
+    with pytest.raises(ValueError, match=rf"x is {np.dtype(dtype)}; finite differences need float64"):
+        numerical_gradient(np.sum, np.ones(3, dtype=dtype))
+    with pytest.raises(ValueError, match=rf"the value of f is {np.dtype(dtype)}"):
+        numerical_gradient(lambda v: np.sum(v.astype(dtype)), np.ones(3))
+
+
+def test_numerical_gradient_wants_f_to_return_one_number():
+    with pytest.raises(TypeError, match=r"f must return one number, got ndarray of shape \(3,\)"):
+        numerical_gradient(lambda v: v**2, np.ones(3))
+
+
+def test_the_report_names_parameters_as_torch_does():
+    rng = np.random.default_rng(9)
+    module = nn.Sequential(nn.Linear(3, 4, rng=rng), nn.ReLU(), nn.Linear(4, 2, bias=False, rng=rng))
+    errors = check_module_gradients(module, nn.MSELoss(), rng.normal(size=(5, 3)), rng.normal(size=(5, 2)))
+    assert list(errors) == ["input", "0.weight", "0.bias", "2.weight"]
+
+
+def test_relative_error_puts_non_finite_entries_aside_only_where_both_agree():
+    assert relative_error([1.0, np.inf, np.nan], [1.0, np.inf, np.nan]) == 0.0
+    assert relative_error([1.0, np.inf], [1.0, -np.inf]) == np.inf
+    assert relative_error([1.0, 2.0], [1.0, np.nan]) == np.inf
+    assert relative_error(np.float32(1.5), 1.5) == 0.0

@@ -224,3 +224,39 @@ def test_to_torch_rejects_a_loss_by_name():
 def test_from_torch_rejects_an_unknown_layer_by_name(module, name):
     with pytest.raises(TypeError, match=rf"no introdl equivalent for {name}"):
         torch_twin.from_torch(module)
+
+
+def test_to_numpy_is_the_name_and_numpy_the_old_alias():
+    t = torch.tensor([1.5, 2.5], dtype=torch.float32)
+    assert torch_twin.numpy is torch_twin.to_numpy
+    array = torch_twin.to_numpy(t)
+    assert array.dtype == np.float64 and array.tolist() == [1.5, 2.5]
+
+
+def test_tolerance_is_1e_12_in_float64_on_the_cpu_and_float32s_on_cuda():
+    assert torch_twin.tolerance("cpu") == 1e-12
+    assert torch_twin.tolerance(torch.device("cuda")) == 1e-5
+    assert torch_twin.tolerance() == torch_twin.tolerance(torch_twin.device())
+
+
+def test_a_module_used_at_two_places_stays_shared_both_ways():
+    rng = np.random.default_rng(5)
+    act, square = nn.Tanh(), nn.Linear(3, 3, rng=rng)
+    model = nn.Sequential(square, act, square, act)
+    twin = torch_twin.to_torch(model, on_device="cpu")
+    assert twin[0] is twin[2] and twin[1] is twin[3] and len(list(twin.parameters())) == 2
+    back = torch_twin.from_torch(twin)
+    assert back[0] is back[2] and back[1] is back[3] and len(back.parameters()) == 2
+
+
+def test_from_torch_state_dict_loads_a_torch_checkpoint():
+    torch.manual_seed(3)
+    twin = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2)).double()
+    rng = np.random.default_rng(3)
+    model = nn.Sequential(nn.Linear(3, 4, rng=rng), nn.ReLU(), nn.Linear(4, 2, rng=rng))
+    state = torch_twin.from_torch_state_dict(twin.state_dict())
+    assert all(type(v) is np.ndarray and v.dtype == np.float64 for v in state.values())
+    model.load_state_dict(state)
+    for (name, p), (torch_name, q) in zip(model.named_parameters(), twin.named_parameters()):
+        assert name == torch_name
+        np.testing.assert_array_equal(p.data, torch_twin.to_numpy(q))

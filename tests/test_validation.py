@@ -7,9 +7,10 @@ import re
 
 import numpy as np
 import pytest
+import torch
 
 from introdl import functional as F
-from introdl import nn
+from introdl import nn, torch_twin
 
 
 def rng(seed=0):
@@ -350,3 +351,29 @@ def test_a_refused_call_does_not_change_the_callers_array():
     with pytest.raises(ValueError):
         nn.Linear(3, 2, rng=rng())(x)
     np.testing.assert_array_equal(x, before)
+
+
+# ---------------------------------------------------------------- the library's words, not NumPy's
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: F.softmax(np.ones((2, 3)), axis=2), ValueError, r"axis must be in \[-2, 1\] for a 2-D array, got 2"),
+    (lambda: F.log_softmax(np.ones((2, 3)), axis="1"), TypeError, r"axis must be an integer, got '1'"),
+    (lambda: nn.Parameter("weights"), TypeError, r"Parameter data must be an array of numbers, got str"),
+    (lambda: nn.Parameter([[1.0, 2.0], [3.0]]), TypeError, r"Parameter data must be an array of numbers, got a list"),
+    (lambda: nn.Parameter(np.zeros(2)).accumulate_grad(None), TypeError, r"gradient must be an array of numbers"),
+    (lambda: nn.Linear(2, 2, bias="no"), TypeError, r"bias must be True or False, got 'no'"),
+    (lambda: nn.Linear(2, 2).load_state_dict([1, 2]), TypeError, r"load_state_dict expects a dict from names to arrays, got list"),
+    (lambda: nn.Linear(2, 2).load_state_dict({"weight": "a", "bias": np.ones(2)}), TypeError,
+     r"state_dict\['weight'\] must be an array of numbers, got str"),
+    (lambda: F.cross_entropy(np.ones((2, 3)), [[0], [1, 2]]), TypeError, r"labels must be integer class indices"),
+    (lambda: F.sigmoid(torch.ones(2)), TypeError, r"z must be a NumPy array, got a torch Tensor; convert it with introdl.torch_twin.to_numpy"),
+    (lambda: torch_twin.to_numpy(np.ones(2)), TypeError, r"to_numpy expects a torch.Tensor, got ndarray"),
+    (lambda: torch_twin.tensor(["a", "b"]), TypeError, r"tensor expects an array of numbers, got dtype <U1"),
+    (lambda: torch_twin.tensor([[1.0], [2.0, 3.0]]), TypeError, r"tensor expects an array of numbers, got list"),
+    (lambda: torch_twin.tolerance("gpu0"), ValueError, r"on_device must be a device such as 'cpu' or 'cuda', got 'gpu0'"),
+    (lambda: torch_twin.copy_weights(np.ones(2), nn.Linear(2, 2)), TypeError,
+     r"copy_weights expects introdl.nn or torch.nn modules, got ndarray as the source"),
+    (lambda: torch_twin.from_torch_state_dict([1]), TypeError, r"from_torch_state_dict expects a dict"),
+])
+def test_public_functions_refuse_bad_input_in_their_own_words(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

@@ -39,10 +39,14 @@ def _as_float_ndarray(x, name):
     """``x`` as an ndarray of a floating dtype (integers and booleans become float64), or raise."""
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
+    if type(x).__module__.startswith("torch"):
+        raise TypeError(f"{name} must be a NumPy array, got a torch {type(x).__name__}; "
+                        "convert it with introdl.torch_twin.to_numpy")
     try:
         array = np.asarray(x)
-    except Exception as exc:  # ragged lists and other oddities
-        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}: {exc}") from None
+    except Exception:  # ragged lists and other oddities
+        raise TypeError(f"{name} must be an array of numbers, got a {type(x).__name__} that is not one "
+                        "(rows of different lengths?)") from None
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise TypeError(f"{name} must be an array of numbers, got dtype {array.dtype}")
     if np.iscomplexobj(array):
@@ -119,9 +123,9 @@ def as_logits_and_labels(logits, labels):
     z = as_float_array(logits, "logits", ndim=2)
     try:
         labels_array = np.asarray(labels)
-    except Exception as exc:  # ragged lists and other oddities
-        raise TypeError(f"labels must be integer class indices of shape (N,), got {type(labels).__name__}: "
-                        f"{exc}") from None
+    except Exception:  # ragged lists and other oddities
+        raise TypeError(f"labels must be integer class indices of shape (N,), got a {type(labels).__name__} "
+                        "that is not one (rows of different lengths?)") from None
     if labels_array.dtype == bool or not np.issubdtype(labels_array.dtype, np.integer):
         raise TypeError(
             f"labels must be integer class indices of shape (N,), got dtype {labels_array.dtype}; "

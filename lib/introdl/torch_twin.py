@@ -18,6 +18,16 @@ def _torch():
     return torch
 
 
+def _device(on_device, torch):
+    """``on_device`` as a torch.device (None: ``device()``), or a clear error."""
+    if on_device is None:
+        return device()
+    try:
+        return torch.device(on_device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"on_device must be a device such as 'cpu' or 'cuda', got {on_device!r}") from None
+
+
 def device():
     """torch.device("cuda") when a GPU is visible, else torch.device("cpu"). Introduced in chapter 1."""
     torch = _torch()
@@ -27,8 +37,7 @@ def device():
 def default_dtype(on_device=None):
     """float64 on the CPU (exact parity), float32 on a GPU (what GPUs are fast at)."""
     torch = _torch()
-    on_device = device() if on_device is None else torch.device(on_device)
-    return torch.float64 if on_device.type == "cpu" else torch.float32
+    return torch.float64 if _device(on_device, torch).type == "cpu" else torch.float32
 
 
 def tolerance(on_device=None):
@@ -40,8 +49,7 @@ def tolerance(on_device=None):
     Introduced in chapter 1.
     """
     torch = _torch()
-    on_device = device() if on_device is None else torch.device(on_device)
-    return 1e-12 if default_dtype(on_device) == torch.float64 else 1e-5
+    return 1e-12 if default_dtype(_device(on_device, torch)) == torch.float64 else 1e-5
 
 
 def tensor(array, *, on_device=None, dtype=None, requires_grad=False):
@@ -51,8 +59,15 @@ def tensor(array, *, on_device=None, dtype=None, requires_grad=False):
     would let an in-place torch update (an optimizer step) change the NumPy array too.
     """
     torch = _torch()
-    on_device = device() if on_device is None else torch.device(on_device)
-    array = np.asarray(array)
+    on_device = _device(on_device, torch)
+    if isinstance(array, torch.Tensor):
+        raise TypeError("tensor expects a NumPy array, got a torch.Tensor (it is a tensor already)")
+    try:
+        array = np.asarray(array)
+    except ValueError as exc:  # ragged lists
+        raise TypeError(f"tensor expects an array of numbers, got {type(array).__name__}: {exc}") from None
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise TypeError(f"tensor expects an array of numbers, got dtype {array.dtype}")
     if dtype is None and np.issubdtype(array.dtype, np.floating):
         dtype = default_dtype(on_device)
     result = torch.tensor(array, dtype=dtype, device=on_device)
@@ -102,7 +117,7 @@ def to_torch(model, *, on_device=None, dtype=None):
         TypeError: a module with no torch equivalent.
     """
     torch = _torch()
-    on_device = device() if on_device is None else torch.device(on_device)
+    on_device = _device(on_device, torch)
     dtype = default_dtype(on_device) if dtype is None else dtype
     return _convert_to_torch(model, torch, {}).to(device=on_device, dtype=dtype)
 
@@ -154,6 +169,10 @@ def copy_weights(source, destination):
         (nothing is copied then).
     """
     torch = _torch()
+    for role, model in (("source", source), ("destination", destination)):
+        if not isinstance(model, (nn.Module, torch.nn.Module)):
+            raise TypeError(f"copy_weights expects introdl.nn or torch.nn modules, got {type(model).__name__} "
+                            f"as the {role}")
     src = list(source.parameters())
     dst = list(destination.parameters())
     if len(src) != len(dst):
