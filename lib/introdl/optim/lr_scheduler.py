@@ -14,6 +14,7 @@ epoch, *after* that epoch's ``optimizer.step()`` calls::
 Source: the semantics of ``torch.optim.lr_scheduler``
 (https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate).
 """
+import copy
 import math
 import warnings
 
@@ -92,14 +93,14 @@ class LRScheduler:
 
     def state_dict(self):
         """The schedule's state (everything but the optimizer), as in torch."""
-        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+        return {key: copy.deepcopy(value) for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict):
         """Continue from a ``state_dict()`` of the same kind of schedule."""
         if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
             raise ValueError("state_dict must be a dict from scheduler.state_dict(), got "
                              f"{type(state_dict).__name__}")
-        self.__dict__.update(state_dict)
+        self.__dict__.update(copy.deepcopy(state_dict))
 
     def __repr__(self):
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self.get_last_lr()})"

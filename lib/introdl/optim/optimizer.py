@@ -26,8 +26,6 @@ class Optimizer:
             one entry per hyperparameter (``"lr"``, ``"momentum"``, ...). ``step()`` reads them
             afresh every time, so a learning-rate schedule changes ``param_groups[0]["lr"]``
             between steps.
-        lr (float): the learning rate η, the same number as ``param_groups[0]["lr"]``; it may be
-            set between steps (it must stay ≥ 0).
         state (dict): what the optimizer remembers about each parameter between steps (momentum
             buffers, running averages, the step count), keyed by the Parameter itself, as in
             torch: ``optimizer.state[model.weight]["exp_avg"]``. The keys of each dict are
@@ -81,8 +79,9 @@ class Optimizer:
                 the loss, as in torch; ``step`` calls it first and returns what it returned.
 
         Raises:
-            ValueError: a gradient of the wrong shape, or a learning rate below 0.
-            NonFiniteError: a gradient holds NaN or infinity (``train.fit`` reports divergence).
+            ValueError: a gradient of the wrong shape, a learning rate below 0, or a gradient
+                that holds NaN or infinity (a ``NonFiniteError``, which ``train.fit`` reports as
+                divergence).
         """
         loss = closure() if closure is not None else None
         for group in self.param_groups:
