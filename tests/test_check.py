@@ -197,3 +197,13 @@ def test_check_value_and_check_true(capsys):
     assert capsys.readouterr().out == "✓ the loss is correct.\n✓ the loss went down.\n"
     with pytest.raises(AssertionError, match="returned float32 numbers"):
         check_value(np.float32(1.0), 1.0, name="the loss")
+
+
+def test_a_warning_is_not_a_wrong_answer(capsys):
+    """nbgrader gives 0 to a test cell that writes to stderr, as a warning does."""
+    def exp_of_large(z):
+        return np.minimum(np.exp(z), 1.0)  # NumPy warns "overflow encountered in exp"
+
+    check_function(exp_of_large, lambda z: np.ones_like(z), inputs=lambda rng: (np.array([1000.0]),), seed=1)
+    captured = capsys.readouterr()
+    assert captured.out.startswith("✓") and captured.err == ""

@@ -46,6 +46,7 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 
 import numpy as np
 
@@ -124,7 +125,9 @@ def check_function(student, reference, *, inputs, seed, name=None, trials=5, rto
         args = inputs(np.random.default_rng([int(seed), trial]))
         args = args if isinstance(args, tuple) else (args,)
         case = _Case(student, name, inputs, args, seed, trial, trials)
-        expected = reference(*_copies(args))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = reference(*_copies(args))
         got = _call_student(student, args, case, forbidden, time_limit, hint_line)
         if inputs_unchanged:
             _check_inputs_unchanged(case, args, hint_line)
@@ -281,7 +284,10 @@ def _call_student(student, args, case, forbidden, time_limit, hint_line):
     __tracebackhide__ = True
     called = []
     try:
-        with _time_limit(time_limit), _watching(forbidden, called):
+        # Warnings are silenced: nbgrader scores 0 for a cell that writes to stderr, and a warning
+        # (say NumPy's "overflow in exp" in a run that diverges on purpose) is not a wrong answer.
+        with _time_limit(time_limit), _watching(forbidden, called), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             got = student(*args)
     except NotImplementedError:
         raise AssertionError(f"{case.name} {NOT_DONE}: replace `raise NotImplementedError()` with "
