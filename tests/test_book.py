@@ -212,3 +212,79 @@ def test_appendix_includes_the_benchmark_results(built_site):
     words = re.findall(r"[A-Za-z]{4,}", source)
     probe = " ".join(words[:3])
     assert words and all(w in text for w in words[:12]), f"the appendix does not show benchmarks/results.md ({probe}...)"
+
+
+def test_pdf_holds_every_chapter(built_site, tmp_path):
+    """scripts/build_pdf.py prints the whole book: every page's title, its maths and figures.
+
+    The PDF is printed from this session's build (so it is never stale) by Debian's Chromium
+    and read back with pdftotext and pdfimages (Debian's poppler-utils).
+    """
+    import os
+    import shutil
+    import subprocess
+
+    missing = [tool for tool in ("pdftotext", "pdfimages", "pdfinfo") if not shutil.which(tool)]
+    chromium = Path(os.environ.get("INTRODL_CHROMIUM", "/usr/bin/chromium"))
+    if missing or not chromium.exists():
+        reason = f"needs Chromium ({chromium}) and poppler-utils ({', '.join(missing) or 'present'})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI is set, so the PDF test must run", pytrace=False)
+        pytest.skip(reason)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from build_pdf import build_pdf
+
+    pdf = tmp_path / "introdl.pdf"
+    result = build_pdf(built_site.html, pdf, root=book_root(), chromium=chromium)
+    assert result["pages"] == len(TOC), f"the PDF holds {result['pages']} web pages, _toc.yml lists {len(TOC)}"
+
+    def run(*command):
+        return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+    text = re.sub(r"\s+", " ", run("pdftotext", "-enc", "UTF-8", str(pdf), "-"))
+    titles = {}
+    for docname in TOC:
+        h1 = re.search(r"<h1\b[^>]*>(.*?)</h1>", built_site.page(docname).read_text(encoding="utf-8"), re.S)
+        titles[docname] = re.sub(r"\s+", " ", re.sub(r"<[^>]+>|#", " ", h1.group(1))).strip() if h1 else ""
+    absent = [f"{d} ({t!r})" for d, t in titles.items() if not t or t not in text]
+    assert not absent, f"the PDF lacks these pages' titles: {absent}"
+    raw_tex = re.findall(r"\\\(|\\\[|\\begin\{", text)
+    assert not raw_tex, f"maths left as TeX source in the PDF: {len(raw_tex)} places"
+    figures = 0  # raster images in the pages' articles (vector ones print as drawings)
+    for docname in TOC:
+        html = built_site.page(docname).read_text(encoding="utf-8")
+        article = re.search(r"<article\b.*?</article>", html, re.S)
+        figures += len(re.findall(r"<img\b[^>]*\bsrc=\"(?:data:image/png|[^\"]+\.png)", article.group(0) if article else ""))
+    images = len(run("pdfimages", "-list", str(pdf)).splitlines()) - 2  # two header lines
+    assert images >= figures, f"the PDF shows {images} images, the pages' articles hold {figures}"
+    pages = int(re.search(r"Pages:\s+(\d+)", run("pdfinfo", str(pdf))).group(1))
+    assert pages > len(TOC), f"the PDF has only {pages} pages"
+
+
+def test_every_icon_is_in_the_small_icon_font(built_site):
+    """Each Font Awesome icon a page shows has its glyph in book/_static/fonts/icons.woff.
+
+    site.css replaces the theme's 156 KB icon font by that subset (scripts/subset_icons.py);
+    an icon missing from it would show as an empty box.
+    """
+    from fontTools.ttLib import TTFont
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import subset_icons
+
+    css_path, _ = subset_icons.theme_files()
+    codepoints = subset_icons.icon_codepoints(css_path.read_text(encoding="utf-8"))
+    font = built_site.html / "_static" / "fonts" / "icons.woff"
+    assert font.is_file(), "the site has no _static/fonts/icons.woff"
+    have = set(TTFont(str(font)).getBestCmap())
+    modifiers = re.compile(r"^fa-(solid|regular|brands|lg|xs|sm|[0-9]+x|fw|spin|pulse|border|inverse)$")
+    lacking = {}
+    for page in built_site.pages():
+        for el in parse_html(page).elements:
+            for cls in el.classes:
+                if not cls.startswith("fa-") or modifiers.match(cls) or "fab" in el.classes or "fa-brands" in el.classes:
+                    continue
+                name = cls[3:]
+                if codepoints.get(name) not in have:
+                    lacking.setdefault(name, _rel(built_site, page))
+    assert not lacking, f"icons missing from fonts/icons.woff (add them to scripts/subset_icons.py): {lacking}"
