@@ -4,12 +4,15 @@ Three layers, cheapest first:
 
 * markup: every chapter (any ``book/NN_*.ipynb``, so new chapters are covered as they appear)
   has 2–4 graded exercises whose nbgrader metadata is right, solution cells carry the website's
-  ``hide-input`` tag and graded test cells are locked;
+  ``hide-input`` tag and graded test cells are locked; graded cells import what they use, are
+  seeded and name real functions in ``forbid``; the chapter's own cells never call a function a
+  student writes (so the student edition runs top to bottom);
 * editions: ``scripts/make_editions.py`` (which runs nbgrader's ``generate_assignment``) runs
   once per session; the student edition has no solution left, no outputs, and the tests kept;
-* autograde: one ``nbgrader autograde`` run grades two submissions of every chapter — the
-  instructor's solutions, which must get full marks, and the untouched student copy, which must
-  get zero — and its executed notebooks show that the student copy runs top to bottom.
+  a teacher's own ``nbgrader_config.py`` is kept;
+* autograde: one pass of the real ``nbgrader autograde``, split over two processes, grades the
+  instructor's solutions (full marks) and the untouched student copy (zero) of every chapter, and
+  a small class in chapters 5 and 6 whose every graded cell must get its fair grade.
 
 nbgrader always runs in a subprocess: it emits warnings (SQLAlchemy's SAWarning from its own
 gradebook code, ipykernel's "running over TCP without encryption") that this project's
