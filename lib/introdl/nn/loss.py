@@ -7,6 +7,7 @@ last prediction and target so that ``backward()`` needs no arguments.
 import numpy as np
 
 from .. import functional as F
+from .._validation import as_logits_and_labels
 
 
 class _Loss:
@@ -74,8 +75,25 @@ class CrossEntropyLoss(_Loss):
 
     logits: (N, C); target: integer class labels (N,) in [0, C).
     backward: ∂loss/∂z = (softmax(z) − onehot(y)) / N, shape (N, C).
+    The numbers are those of ``F.cross_entropy`` and ``F.cross_entropy_grad``; the forward pass
+    keeps log softmax(z) so that backward need not compute it again (torch keeps it too).
     Introduced in chapter 4. Source: https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html
     """
 
-    value = staticmethod(F.cross_entropy)
-    gradient = staticmethod(F.cross_entropy_grad)
+    def __call__(self, logits, target):
+        z, labels = as_logits_and_labels(logits, target)
+        log_p = F.log_softmax(z)  # log softmax(z), (N, C)
+        rows = np.arange(len(labels))
+        self._last = (log_p, labels)
+        return float(-np.mean(log_p[rows, labels]))  # −(1/N) Σₙ log pₙ[yₙ]
+
+    forward = __call__
+
+    def backward(self):
+        """∂loss/∂logits = (softmax(z) − onehot(y)) / N, shape (N, C)."""
+        if self._last is None:
+            raise RuntimeError("CrossEntropyLoss.backward called before computing a loss")
+        log_p, labels = self._last
+        grad = np.exp(log_p)  # softmax(z)
+        grad[np.arange(len(labels)), labels] -= 1.0  # − onehot(y)
+        return grad / len(labels)

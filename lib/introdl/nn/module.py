@@ -17,6 +17,8 @@ from .parameter import Parameter
 class _Saved:
     """What one forward call saved for its backward call: ``tensors``, ``output_shape``, order."""
 
+    __slots__ = ("tensors", "order", "forward_pass", "output_shape", "used")
+
     def __init__(self, tensors, order, forward_pass):
         self.tensors = tensors
         self.order = order  # the how-many-th saving forward call this was, counting every module
