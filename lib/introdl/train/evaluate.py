@@ -66,7 +66,7 @@ def accuracy(model, X, y, *, outputs="logits"):
     if labels.ndim == 2 and labels.shape[1] > 1:
         raise ValueError(f"y must hold one class label per example, shape (N,), got shape {labels.shape}; "
                          "for one-hot targets pass y.argmax(axis=1)")
-    if labels.ndim > 2 or (labels.ndim == 2 and labels.shape[1] != 1) or labels.ndim == 0:
+    if labels.ndim not in (1, 2):
         raise ValueError(f"y must hold one class label per example, shape (N,) or (N, 1), got shape {labels.shape}")
     labels = labels.reshape(-1)
     if len(labels) != len(X):
