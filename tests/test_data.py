@@ -209,3 +209,14 @@ def test_digits_overfitting_split_is_deterministic_for_a_seed():
 def test_digits_overfitting_split_rejects_a_bad_training_size(n_train, error, message):
     with pytest.raises(error, match=message):
         data.digits_overfitting_split(n_train, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("X, y, kwargs, message", [
+    (np.ones((10, 2)), np.arange(9) % 2, {}, r"X and y must hold one row per example, got shapes \(10, 2\) and \(9,\)"),
+    (np.ones((10, 2)), np.arange(10) % 2, {"test_size": 1.5}, r"test_size must be in \(0, 1\), got 1.5"),
+    (np.ones((10, 2)), np.arange(10) % 2, {"test_size": 10}, r"test_size must leave at least one training example"),
+    (np.ones((10, 2)), np.arange(10), {}, r"stratify needs at least 2 examples of each class, got 1 of class 0"),
+])
+def test_train_test_split_refuses_bad_arguments_in_its_own_words(X, y, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        data.train_test_split(X, y, rng=np.random.default_rng(0), **kwargs)

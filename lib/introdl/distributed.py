@@ -37,6 +37,7 @@ import numpy as np
 
 from . import nn
 from ._validation import as_float_array, check_number, check_positive_int, check_rng
+from .torch_twin import to_numpy
 from .train.batches import minibatches
 
 
@@ -129,7 +130,7 @@ def _gradients_task(rank, world_size, model, loss_fn, X, y):
     X_shard, y_shard = _shard(X, y, rank, world_size)
     loss(twin(X_shard), y_shard).backward()
     _all_reduce_mean(twin.parameters(), world_size)
-    return [_numpy(p.grad) for p in twin.parameters()]
+    return [to_numpy(p.grad) for p in twin.parameters()]
 
 
 def _sgd_task(rank, world_size, model, loss_fn, X, y, lr, epochs, batch_size, rng):
@@ -145,15 +146,15 @@ def _sgd_task(rank, world_size, model, loss_fn, X, y, lr, epochs, batch_size, rn
             for p in parameters:
                 p.grad = None
             loss(twin(X_shard), y_shard).backward()
-            shard_gradients.append([_numpy(p.grad) for p in parameters])
+            shard_gradients.append([to_numpy(p.grad) for p in parameters])
             _all_reduce_mean(parameters, world_size)
-            gradients.append([_numpy(p.grad) for p in parameters])
+            gradients.append([to_numpy(p.grad) for p in parameters])
             with torch.no_grad():
                 for p in parameters:
                     # W ← W − η g, as torch.optim.SGD(lr=lr) and introdl.optim.SGD(lr=lr) do. (Written
                     # out because building a torch.optim optimizer costs a worker about a second.)
                     p -= lr * p.grad
-    weights = [_numpy(p) for p in parameters]
+    weights = [to_numpy(p) for p in parameters]
     return dict(shard_gradients=shard_gradients, gradients=gradients, weights=weights)
 
 
@@ -191,10 +192,6 @@ def _torch_loss(loss_fn):
               nn.BCEWithLogitsLoss: F.binary_cross_entropy_with_logits,
               nn.CrossEntropyLoss: F.cross_entropy}
     return losses[type(loss_fn)]
-
-
-def _numpy(t):
-    return t.detach().cpu().numpy().copy()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -59,12 +59,20 @@ class Module:
     backward call takes the latest one not yet used: this is torch's answer whenever backward
     runs in the reverse order of forward, as the chain rule does (``Sequential`` always does).
     A parameter used twice receives the sum of the gradients of both paths.
-    What the library can detect it refuses with an error: a backward that does not run in the
-    reverse order of forward, more backward calls than forward calls, a ``grad_output`` of a
-    shape the forward call did not produce, or a module's calls split across several outermost
-    calls and then backpropagated separately. A custom module that calls one sub-module on two
-    inputs of the same shape must call that sub-module's backward in the reverse order; the
-    library cannot tell those two calls apart.
+    What the library can detect it refuses with a ``RuntimeError`` (or ``ValueError`` for a
+    shape) instead of returning a wrong gradient:
+
+    * within one outermost ``backward`` call, a module whose forward ran *after* the one
+      backpropagated just before it (backward not in the reverse order of forward, or a forward
+      that failed half-way through the network);
+    * more backward calls of a module than it had forward calls;
+    * a ``grad_output`` whose shape is not that of the matching forward call's output;
+    * a shared module whose forward calls were made at the outermost level one layer at a time
+      (each call then replaces the previous one's context) and then backpropagated layer by layer.
+
+    One case cannot be detected: a custom module that calls one sub-module on two inputs of the
+    same shape and then calls that sub-module's backward in the same order as forward instead of
+    the reverse. Write backward in the reverse order of forward, as the chain rule does.
 
     **Memory.** Only the contexts of the latest outermost call are kept: calling the model again
     (for example to evaluate it) replaces them.
