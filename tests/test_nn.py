@@ -583,3 +583,24 @@ def test_linear_without_bias_draws_the_same_weight_as_with_one():
     with_bias = nn.Linear(4, 2, rng=np.random.default_rng(35))
     without = nn.Linear(4, 2, bias=False, rng=np.random.default_rng(35))
     np.testing.assert_array_equal(with_bias.weight.data, without.weight.data)
+
+
+def test_a_copy_of_a_model_carries_no_saved_forward_pass():
+    """copy.deepcopy and pickle copy the model, not the contexts of its last forward call."""
+    import copy
+    import pickle
+
+    rng = np.random.default_rng(36)
+    model = reused_sequential(rng)
+    x = rng.normal(size=(4, 4))
+    model(x)
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        with pytest.raises(RuntimeError, match=r"backward called before forward"):
+            clone.backward(np.ones((4, 2)))
+        clone(x)
+        clone.backward(np.ones((4, 2)))
+        model.zero_grad()
+        model(x)
+        model.backward(np.ones((4, 2)))
+        for p, q in zip(model.parameters(), clone.parameters()):
+            np.testing.assert_array_equal(p.grad, q.grad)

@@ -201,6 +201,15 @@ class Module:
         _Autograd.last_order = context.order
         return context
 
+    def __getstate__(self):
+        """For pickle and ``copy.deepcopy``: the module without its saved forward contexts.
+
+        Like a torch graph, they belong to one process and one forward pass, not to the model.
+        """
+        bookkeeping = {"_saved", "_saved_pass", "_dropped_unused", "_cursor", "_cursor_pass",
+                       "_context", "_in_backward"}
+        return {key: value for key, value in vars(self).items() if key not in bookkeeping}
+
     # ------------------------------------------------------------ parameters and sub-modules
     def named_children(self):
         """The direct sub-modules as ``(name, module)`` pairs, in assignment order, as torch names them.
