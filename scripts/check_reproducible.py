@@ -15,6 +15,8 @@ cell's outputs with the stored ones the way nbval does:
 * streams of one name are joined, and backspaces and carriage returns applied;
 * the keys nbval skips are skipped (metadata, traceback, execution_count, the widget-view MIME
   type), and so are images (nbval compares text only);
+* every setting runs a snapshot of the chapter taken when the check begins and is compared with
+  it, so edits made to book/ meanwhile do not count;
 * cells tagged ``nbval-ignore-output`` or ``nbval-skip`` are not compared, nor cells stored
   unexecuted (no outputs, no execution count: new cells waiting for the next re-execution).
 
@@ -35,6 +37,7 @@ import difflib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -84,7 +87,7 @@ def usable_kernels():
 # ---------------------------------------------------------------------------------------------
 
 def _coalesce_streams(outputs):
-    """nbval's coalesce_streams: join streams of one name, apply \\b and \\r."""
+    """nbval's coalesce_streams: join streams of one name, apply carriage returns."""
     merged, streams = [], {}
     for output in outputs:
         output = dict(output)
@@ -95,11 +98,9 @@ def _coalesce_streams(outputs):
             streams[output["name"]] = output
         merged.append(output)
     for output in streams.values():
-        text = output["text"]
-        old = None
-        while old is None or len(text) < len(old):
-            old, text = text, re.sub(r"[^\n]\b", "", text)
-        output["text"] = re.sub(r"^.*\r(?=[^\n])", "", text, flags=re.MULTILINE)
+        # nbval also means to apply backspaces, but its loop never runs (it starts with the two
+        # texts equal), so only carriage returns count: the same here.
+        output["text"] = re.sub(r"^.*\r(?=[^\n])", "", output["text"], flags=re.MULTILINE)
     return merged
 
 
@@ -212,15 +213,22 @@ def environment(kernel, threads):
 
 
 def run_one(source, target, timeout):
-    """Executed in a child process whose environment carries the setting (the kernel inherits it)."""
+    """Executed in a child process whose environment carries the setting (the kernel inherits it).
+    The kernel's working directory is book/, as for the chapters themselves."""
     from nbclient import NotebookClient
 
     notebook = nbformat.read(source, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(Path(source).parent)}},
+                            resources={"metadata": {"path": str(BOOK)}},
                             record_timing=False, allow_errors=True)
     client.execute()
     nbformat.write(notebook, target)
+
+
+def snapshot(path, workdir):
+    """The chapter as stored when the check began: every setting runs it and is compared with it,
+    so that an edit made to book/ meanwhile does not count as a difference."""
+    return Path(workdir) / f"{path.stem}.stored.ipynb"
 
 
 def execute(path, kernel, threads, workdir, timeout, reuse=False):
@@ -229,7 +237,7 @@ def execute(path, kernel, threads, workdir, timeout, reuse=False):
         return path, kernel, threads, target, None, 0.0
     start = time.perf_counter()
     process = subprocess.run(
-        [sys.executable, __file__, "--run-one", str(path), str(target), str(timeout)],
+        [sys.executable, __file__, "--run-one", str(snapshot(path, workdir)), str(target), str(timeout)],
         env=environment(kernel, threads), capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if process.returncode != 0:
@@ -279,6 +287,9 @@ def main(argv=None):
     print(f"{len(paths)} chapters x {len(settings)} settings "
           f"({', '.join(label.values())}), {args.jobs} at a time; copies in {workdir}", flush=True)
 
+    for path in paths:
+        if not (args.reuse and snapshot(path, workdir).exists()):
+            shutil.copy(path, snapshot(path, workdir))
     results = {}
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(execute, p, k, t, workdir, args.timeout, args.reuse) for p in paths for k, t in settings]
@@ -290,7 +301,7 @@ def main(argv=None):
 
     table, details, first_png, pictures = [], [], {}, {}
     for path in paths:
-        stored = nbformat.read(path, as_version=4)
+        stored = nbformat.read(snapshot(path, workdir), as_version=4)
         row = [path.stem]
         for setting in settings:
             target, error = results[path, setting]
