@@ -63,7 +63,7 @@ c.OverwriteCells.add_missing_cells = True
 
 # A cell that runs longer than this is stopped and scores 0. The slowest whole chapter runs in
 # about 13 s on two cores, so this only stops code that loops forever (nbgrader's own default is
-# 30 s). The checks stop a student's function after 5 s with their own message.
+# 30 s). The checks stop a student's function after 3 s with their own message.
 c.Execute.timeout = {timeout}
 c.Execute.error_on_timeout = {{
     "ename": "CellTimeoutError",

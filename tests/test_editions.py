@@ -466,14 +466,6 @@ for i in range(2):
     grad[i] = (J(w + step) - J(w - step)) / (2 * h)
 return grad
 """
-GRADIENT_DESCENT = """
-path = [np.array(w0, dtype=float)]
-for _ in range(steps):
-    path.append(path[-1] - lr * grad_fn(path[-1]))
-return np.array(path)
-"""
-
-
 def _careless(notebook):
     """float32 in exercise 1, a wrong grad_b (keepdims) in exercise 2, exercise 3 right but its test
     cell deleted (the cell that imports check_function first in the old chapters)."""
@@ -508,18 +500,10 @@ def _aliasing_and_looping(notebook):
     _answer(notebook, "ch05-numerical-gradient-2d", NUMERICAL_GRADIENT)
 
 
-def _right_but_slow_to_start(notebook):
-    """Everything right (exercise 2 with a loop of its own): the class's full marks in chapter 5."""
-    _answer(notebook, "ch05-gradient-descent-step", "return w - lr * grad")
-    _answer(notebook, "ch05-gradient-descent", GRADIENT_DESCENT)
-    _answer(notebook, "ch05-numerical-gradient-2d", NUMERICAL_GRADIENT)
-
-
 CLASS = {  # student -> (chapter file, how the student edition was changed)
     "careless": (CH06, _careless),
     "cheater": (CH06, _cheater),
     "aliasing-and-looping": (CH05, _aliasing_and_looping),
-    "right-answers": (CH05, _right_but_slow_to_start),
 }
 # The fair grade of every graded cell: grade_id -> points, per student.
 FAIR = {
@@ -529,8 +513,6 @@ FAIR = {
                 "ch06-chain-rule-w1-test": 0},
     "aliasing-and-looping": {"ch05-gradient-descent-step-test": 0, "ch05-gradient-descent-test": 0,
                              "ch05-numerical-gradient-2d-test": 2},
-    "right-answers": {"ch05-gradient-descent-step-test": 1, "ch05-gradient-descent-test": 2,
-                      "ch05-numerical-gradient-2d-test": 2},
 }
 
 
