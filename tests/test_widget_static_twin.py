@@ -135,3 +135,55 @@ def test_palette_frames_are_small_and_keep_white_white():
     rgb[10:30, 5:55] = [31, 119, 180]
     image = np.asarray(Image.open(io.BytesIO(palette_png(rgb))).convert("RGB"))
     assert np.array_equal(image, rgb)
+
+
+def _chromium_page():
+    """A headless Chromium page (Debian's chromium via playwright), or skip as test_browser.py does."""
+    import os
+
+    chromium = Path(os.environ.get("INTRODL_CHROMIUM", "/usr/bin/chromium"))
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if sync_playwright is None or not chromium.exists():
+        if os.environ.get("CI"):
+            pytest.fail("Chromium and playwright are needed (CI is set)", pytrace=False)
+        pytest.skip("needs /usr/bin/chromium and playwright")
+    return sync_playwright, chromium
+
+
+def test_in_a_browser_the_panels_stack_when_narrow_and_the_slider_appears_only_with_its_script():
+    sync_playwright, chromium = _chromium_page()
+    wide = [palette_png(np.full((120, width, 3), shade, dtype=np.uint8)) for width, shade in ((240, 90), (400, 160))]
+    page_html = slider_html([wide, wide[::-1]], ["0.1", "1"], description="learning rate η",
+                            readouts=["converged", "diverged"], alt=["η = 0.1: converged", "η = 1: diverged"],
+                            panel_alts=["loss per step"])
+    untrusted = re.sub(r"<script>.*?</script>", "", page_html, flags=re.S)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), headless=True,
+                                             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            seen = {}
+            for name, html_text in (("script", page_html), ("stripped", untrusted)):
+                for width in (1000, 375):
+                    page = browser.new_page(viewport={"width": width, "height": 700})
+                    page.set_content(f"<html><body style='margin:8px'>{html_text}</body></html>")
+                    boxes = [page.locator("img").nth(i).bounding_box() for i in range(2)]
+                    seen[name, width] = (page.locator("input[type=range]").is_visible(),
+                                         page.locator(".introdl-explorer-note").is_visible(),
+                                         boxes[1]["y"] > boxes[0]["y"] + boxes[0]["height"] - 1)
+                    if name == "script" and width == 375:
+                        page.locator("input[type=range]").focus()
+                        page.keyboard.press("ArrowRight")
+                        assert page.locator("input[type=range]").get_attribute("aria-valuetext") == "learning rate η = 1"
+                        assert page.locator("img").first.get_attribute("alt") == "η = 1: diverged"
+                        assert page.locator(".introdl-explorer-readout").inner_text() == "diverged"
+                    page.close()
+        finally:
+            browser.close()
+    # (slider visible, "run this cell" visible, second panel below the first)
+    assert seen["script", 1000] == (True, False, False)
+    assert seen["script", 375] == (True, False, True)
+    assert seen["stripped", 1000] == (False, True, False)
+    assert seen["stripped", 375] == (False, True, True)
