@@ -64,8 +64,9 @@ def tensor(array, *, on_device=None, dtype=None, requires_grad=False):
         raise TypeError("tensor expects a NumPy array, got a torch.Tensor (it is a tensor already)")
     try:
         array = np.asarray(array)
-    except ValueError as exc:  # ragged lists
-        raise TypeError(f"tensor expects an array of numbers, got {type(array).__name__}: {exc}") from None
+    except ValueError:  # ragged lists
+        raise TypeError(f"tensor expects an array of numbers, got a {type(array).__name__} that is not one "
+                        "(rows of different lengths?)") from None
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise TypeError(f"tensor expects an array of numbers, got dtype {array.dtype}")
     if dtype is None and np.issubdtype(array.dtype, np.floating):
