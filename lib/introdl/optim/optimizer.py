@@ -4,6 +4,7 @@ Introduced in chapter 8. The layout follows ``torch.optim.Optimizer``
 (https://pytorch.org/docs/stable/optim.html): ``param_groups``, ``state``, ``state_dict()``.
 """
 import copy
+import math
 
 import numpy as np
 
@@ -250,6 +251,9 @@ def _check_gradient(param, index):
     """Raise if ``param.grad`` has the wrong shape or holds a NaN or an infinity, naming the parameter.
 
     ``NonFiniteError`` is a ``ValueError``; ``train.fit`` reports it as divergence.
+    ‖g‖² = g·g is finite only if every element of g is, so the common case costs one fast dot
+    product and no temporary array; only when ‖g‖² is not finite (which a huge but finite gradient,
+    above ~1e154, can also give) are the elements looked at one by one.
     """
     grad = param.grad
     if grad.shape != param.data.shape:
@@ -257,9 +261,11 @@ def _check_gradient(param, index):
             f"the gradient of parameter {index} must have the parameter's shape {param.data.shape}, "
             f"got {grad.shape}"
         )
-    finite = np.isfinite(grad)
-    if not finite.all():
+    if math.isfinite(np.vdot(grad, grad)):
+        return
+    bad = grad.size - np.count_nonzero(np.isfinite(grad))
+    if bad:
         raise NonFiniteError(
-            f"the gradient of parameter {index} ({param!r}) has {grad.size - np.count_nonzero(finite)} "
-            "NaN or infinite value(s); a finite gradient was expected (has the loss diverged?)"
+            f"the gradient of parameter {index} ({param!r}) has {bad} NaN or infinite value(s); "
+            "a finite gradient was expected (has the loss diverged?)"
         )
