@@ -60,12 +60,14 @@ def runner_for(library):
     return run
 
 
-def measure(before, case, repeats, split):
+def measure(before, case, repeats, split, settings=("default", "1")):
     runners = {}
-    for name, runner in [(f"introdl before", runner_for(before)), ("introdl after", runner_for(introdl)),
+    for name, runner in [("introdl before", runner_for(before)), ("introdl after", runner_for(introdl)),
                          ("scikit-learn", training_speed.run_sklearn)]:
-        runners[(name, "default")] = runner
-        runners[(name, "1")] = training_speed.one_thread(runner)
+        if "default" in settings:
+            runners[(name, "default")] = runner
+        if "1" in settings:
+            runners[(name, "1")] = training_speed.one_thread(runner)
     runners[("PyTorch", "1")] = training_speed.one_thread(training_speed.run_torch)
     for runner in runners.values():  # warm-up
         runner(split, **dict(case, epochs=1))
@@ -77,7 +79,7 @@ def measure(before, case, repeats, split):
     return times
 
 
-def run(before_commit, repeats):
+def run(before_commit, repeats, cases=tuple(training_speed.CASES), settings=("default", "1")):
     split = training_speed.digits_split()
     with tempfile.TemporaryDirectory() as folder:
         before = import_version(before_commit, folder)
@@ -92,8 +94,8 @@ def run(before_commit, repeats):
         ratios = Table(["case", "before / scikit-learn", "after / scikit-learn", "after / before",
                         "after / PyTorch (1 thread)"], caption="Ratios (each at its faster thread setting)")
         loads = []
-        for case_name, case in training_speed.CASES.items():
-            times = measure(before, case, repeats, split)
+        for case_name in cases:
+            times = measure(before, training_speed.CASES[case_name], repeats, split, settings)
             loads.append(load_average())
             for (name, threads), values in times.items():
                 table.add(case_name, name, threads, f"{median(values):.3f}", ", ".join(f"{t:.2f}" for t in values))
@@ -112,9 +114,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", required=True, help="the git commit of the older library")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cases", default=",".join(training_speed.CASES),
+                        help="comma-separated, of: " + ", ".join(training_speed.CASES))
+    parser.add_argument("--threads", default="default,1",
+                        help='"default", "1" or both (comma-separated): the thread settings to run')
     parser.add_argument("--output", type=Path, default=None, help="also write the Markdown here")
     args = parser.parse_args(argv)
-    text = run(args.before, args.repeats).markdown()
+    text = run(args.before, args.repeats, cases=args.cases.split(","),
+               settings=tuple(args.threads.split(","))).markdown()
     print(text)
     if args.output is not None:
         args.output.write_text(text + "\n", encoding="utf-8")
