@@ -604,3 +604,13 @@ def test_a_copy_of_a_model_carries_no_saved_forward_pass():
         model.backward(np.ones((4, 2)))
         for p, q in zip(model.parameters(), clone.parameters()):
             np.testing.assert_array_equal(p.grad, q.grad)
+
+
+def test_cross_entropy_loss_module_gives_exactly_the_functions_numbers():
+    from introdl import functional as F
+
+    rng = np.random.default_rng(37)
+    logits, labels = rng.normal(0.0, 4.0, (7, 5)), rng.integers(0, 5, 7)
+    loss_fn = nn.CrossEntropyLoss()
+    assert loss_fn(logits, labels) == F.cross_entropy(logits, labels)
+    np.testing.assert_array_equal(loss_fn.backward(), F.cross_entropy_grad(logits, labels))

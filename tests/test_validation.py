@@ -368,7 +368,7 @@ def test_a_refused_call_does_not_change_the_callers_array():
     (lambda: F.sigmoid(torch.ones(2)), TypeError, r"z must be a NumPy array, got a torch Tensor; convert it with introdl.torch_twin.to_numpy"),
     (lambda: torch_twin.to_numpy(np.ones(2)), TypeError, r"to_numpy expects a torch.Tensor, got ndarray"),
     (lambda: torch_twin.tensor(["a", "b"]), TypeError, r"tensor expects an array of numbers, got dtype <U1"),
-    (lambda: torch_twin.tensor([[1.0], [2.0, 3.0]]), TypeError, r"tensor expects an array of numbers, got list"),
+    (lambda: torch_twin.tensor([[1.0], [2.0, 3.0]]), TypeError, r"tensor expects an array of numbers, got a list"),
     (lambda: torch_twin.tolerance("gpu0"), ValueError, r"on_device must be a device such as 'cpu' or 'cuda', got 'gpu0'"),
     (lambda: torch_twin.copy_weights(np.ones(2), nn.Linear(2, 2)), TypeError,
      r"copy_weights expects introdl.nn or torch.nn modules, got ndarray as the source"),

@@ -170,7 +170,7 @@ def cross_entropy(logits, labels):
 def cross_entropy_grad(logits, labels):
     """∂CE/∂z = (softmax(z) − onehot(y)) / N. logits: (N, C), labels: (N,); returns (N, C)."""
     z, labels = as_logits_and_labels(logits, labels)
-    grad = softmax(z)
+    grad = np.exp(log_softmax(z))  # softmax(z), computed as nn.CrossEntropyLoss does
     grad[np.arange(len(labels)), labels] -= 1.0
     return grad / len(labels)
 
