@@ -38,7 +38,7 @@ def _autograd_gradients(model, loss, X, y):
     """torch autograd on the whole batch, in one process, float64 on the CPU: a list of arrays."""
     twin = torch_twin.to_torch(model, on_device="cpu", dtype=torch.float64)
     loss(twin(torch.as_tensor(X)), torch.as_tensor(y)).backward()
-    return [torch_twin.numpy(p.grad) for p in twin.parameters()]
+    return [torch_twin.to_numpy(p.grad) for p in twin.parameters()]
 
 
 def _max_difference(a, b):
