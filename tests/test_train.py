@@ -271,3 +271,33 @@ def test_fit_rejects_a_malformed_validation_set():
         fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=1, batch_size=2, rng=rng, validation=X)
     with pytest.raises(ValueError, match="X_val and y_val must have the same number of examples, got 10 and 9"):
         fit(model, nn.CrossEntropyLoss(), opt, X, y, epochs=1, batch_size=2, rng=rng, validation=(X, y[:9]))
+
+
+def test_fit_steps_a_learning_rate_schedule_once_per_epoch_as_torch_does():
+    rng = np.random.default_rng(2)
+    X, y = data.two_moons(90, rng=rng)
+    model = small_mlp(rng)
+    twin = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2)).double()
+    for ours, theirs in zip(model.parameters(), twin.parameters()):
+        theirs.data.copy_(torch.as_tensor(ours.data))
+    optimizer = optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    schedule = optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    fit(model, nn.CrossEntropyLoss(), optimizer, X, y, epochs=5, batch_size=16, rng=np.random.default_rng(7),
+        scheduler=schedule)
+    assert schedule.last_epoch == 5 and optimizer.lr == 0.5 * 0.5 ** 2
+
+    torch_opt = torch.optim.SGD(twin.parameters(), lr=0.5, momentum=0.9)
+    torch_schedule = torch.optim.lr_scheduler.StepLR(torch_opt, step_size=2, gamma=0.5)
+    batch_rng = np.random.default_rng(7)
+    for _ in range(5):
+        for xb, yb in minibatches(X, y, 16, rng=batch_rng):
+            torch_opt.zero_grad()
+            torch.nn.functional.cross_entropy(twin(torch.as_tensor(xb)), torch.as_tensor(yb)).backward()
+            torch_opt.step()
+        torch_schedule.step()
+    for ours, theirs in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    other = optim.SGD(small_mlp(rng).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="scheduler must be a learning-rate schedule of this optimizer"):
+        fit(model, nn.CrossEntropyLoss(), optimizer, X, y, epochs=1, batch_size=16, rng=rng,
+            scheduler=optim.lr_scheduler.StepLR(other, step_size=1))

@@ -19,7 +19,7 @@ class DivergedError(RuntimeError):
 
 
 def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size, rng, validation=None,
-        early_stopping=None):
+        early_stopping=None, scheduler=None):
     """Train ``model`` with mini-batch gradient descent and return a ``History``.
 
     Introduced in chapter 9 (mini-batches); early stopping in chapter 11. Each epoch shuffles
@@ -40,6 +40,9 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size, rng, validation=
         validation (tuple): an optional (X_val, y_val) pair, evaluated in eval mode after every
             epoch. Default None.
         early_stopping (EarlyStopping): optional, needs ``validation``. Default None.
+        scheduler: an optional learning-rate schedule of ``introdl.optim.lr_scheduler`` over
+            ``optimizer`` (chapter 7), stepped once at the end of every epoch, after the epoch's
+            optimizer steps, as in torch's training loop. Default None.
 
     Returns:
         History: the losses of every epoch, the best epoch, where it stopped.
@@ -68,6 +71,9 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size, rng, validation=
         if len(y_val) != len(X_val):
             raise ValueError(f"X_val and y_val must have the same number of examples, got {len(X_val)} "
                              f"and {len(y_val)}")
+    if scheduler is not None and getattr(scheduler, "optimizer", None) is not optimizer:
+        raise ValueError("scheduler must be a learning-rate schedule of this optimizer "
+                         "(for example lr_scheduler.StepLR(optimizer, step_size=10))")
     if early_stopping is not None:
         early_stopping.reset()  # a new run: nothing of an earlier fit carries over
 
@@ -81,6 +87,8 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size, rng, validation=
             total += loss * len(X_batch)
             count += len(X_batch)
         history.train_loss.append(total / count)
+        if scheduler is not None:
+            scheduler.step()
 
         if validation is not None:
             history.val_loss.append(evaluate_loss(model, loss_fn, X_val, y_val))
