@@ -11,6 +11,8 @@ epoch, *after* that epoch's ``optimizer.step()`` calls::
         ...                        # the epoch's mini-batches, each ending in optimizer.step()
         scheduler.step()           # then η for the next epoch
 
+``introdl.train.fit(..., scheduler=scheduler)`` runs this loop.
+
 Source: the semantics of ``torch.optim.lr_scheduler``
 (https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate).
 """
