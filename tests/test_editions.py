@@ -357,10 +357,11 @@ def test_instructor_edition_is_the_chapter(editions, chapter):
 #
 # What a submission costs is a kernel, its imports and the graded cells: the chapter's own
 # experiments are run (with the solutions) by nbval, so the submissions here hold only the cells
-# that the exercises need, the chapter's import cells and everything from its "## Exercises"
-# heading on (a student may delete any cell but the locked ones). That the graded cells pass in
-# such a copy also shows that they depend on nothing else in the chapter. The submissions are
-# split over two nbgrader processes, each grading in its own copy of the course directory.
+# that the exercises need, the chapter's import cells (not even those in the blank copies) and
+# everything from its "## Exercises" heading on (a student may delete any cell but the locked
+# ones). That the graded cells pass in such a copy also shows that they depend on nothing else in
+# the chapter. The submissions are split over two nbgrader processes, each grading in its own copy
+# of the course directory.
 
 EXERCISES_HEADING = re.compile(r"^## Exercises", re.M)
 IMPORT_LINE = re.compile(r"^(import |from \S+ import )", re.M)
@@ -375,11 +376,12 @@ def exercises_start(notebook):
     raise AssertionError("no '## Exercises' heading")
 
 
-def exercise_sheet(notebook):
-    """The chapter's import cells and its exercises section: what a submission needs to be graded."""
+def exercise_sheet(notebook, imports=True):
+    """The chapter's exercises section, after its import cells (which the solutions use) unless
+    ``imports`` is False: what a submission needs to be graded."""
     start = exercises_start(notebook)
-    notebook.cells = [cell for index, cell in enumerate(notebook.cells)
-                      if index >= start or (cell.cell_type == "code" and IMPORT_LINE.search(cell.source))]
+    notebook.cells = [cell for index, cell in enumerate(notebook.cells) if index >= start
+                      or (imports and cell.cell_type == "code" and IMPORT_LINE.search(cell.source))]
     return notebook
 
 
@@ -525,7 +527,9 @@ def autograded(editions):
     submissions = []  # (student, chapter, notebook)
     for chapter in made:
         submissions.append((SOLUTIONS, chapter, exercise_sheet(read(editions.source(chapter)))))
-        submissions.append((BLANK, chapter, exercise_sheet(read(editions.student(chapter)))))
+        # The blank copy without the chapter's imports: its graded cells must fail with "not
+        # implemented yet" all the same, since each imports what it uses.
+        submissions.append((BLANK, chapter, exercise_sheet(read(editions.student(chapter)), imports=False)))
     by_name = {chapter.name: chapter for chapter in made}
     for student, (name, change) in CLASS.items():
         if name in by_name:
