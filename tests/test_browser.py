@@ -544,3 +544,15 @@ def test_solutions_unfold_on_click(built_site, visit):
     summary.click()
     source.wait_for(state="visible")
     assert not visit.problems(), visit.problems()
+
+
+def test_search_works_offline(built_site, visit):
+    """The search dialog (Ctrl+K on any page) sends the query to search.html, which finds it."""
+    page = visit.open(CHAPTERS[0] if built_site.page(CHAPTERS[0]).exists() else TOC[0])
+    page.keyboard.press("Control+k")
+    page.keyboard.type("perceptron")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#search-results li")
+    assert page.url.split("?")[0].endswith("/search.html"), f"the search went to {page.url}"
+    assert page.locator("#search-results li").count(), "searching for 'perceptron' finds nothing"
+    assert not visit.problems(), visit.problems()
