@@ -200,7 +200,10 @@ def linear(x, weight, bias=None):
             f"dense layer shapes do not fit: x {x.shape} needs weight (out, {x.shape[1]}) "
             f"and bias (out,), got weight {weight.shape} and bias {None if bias is None else bias.shape}"
         )
-    z = x @ weight.T
+    # Wᵀ is copied into an array of its own. Given the transposed view, OpenBLAS runs even a
+    # 64 × 64 × 128 product on all its threads, and on a busy machine waking them costs far
+    # more than the product itself (benchmarks/optimisations.md); the copy costs microseconds.
+    z = x @ weight.T.copy()
     return z if bias is None else z + bias
 
 

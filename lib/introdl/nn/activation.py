@@ -2,6 +2,8 @@
 
 Introduced in chapter 2; their backward pass in chapter 6.
 """
+import numpy as np
+
 from .. import functional as F
 from .module import Module
 
@@ -43,8 +45,8 @@ class Tanh(_Elementwise):
     Introduced in chapter 2. Source: https://pytorch.org/docs/stable/generated/torch.nn.Tanh.html
     """
 
-    function = staticmethod(F.tanh)
-    derivative = staticmethod(F.tanh_derivative)
+    function = staticmethod(np.tanh)
+    derivative = staticmethod(lambda z: 1.0 - np.tanh(z) ** 2)  # tanh'(z) = 1 − tanh(z)²
 
 
 class ReLU(_Elementwise):
@@ -53,5 +55,5 @@ class ReLU(_Elementwise):
     Introduced in chapter 2. Source: https://pytorch.org/docs/stable/generated/torch.nn.ReLU.html
     """
 
-    function = staticmethod(F.relu)
-    derivative = staticmethod(F.relu_derivative)
+    function = staticmethod(lambda z: np.maximum(z, 0.0))  # max(0, z)
+    derivative = staticmethod(lambda z: (z > 0).astype(z.dtype))  # 1 where z > 0, else 0

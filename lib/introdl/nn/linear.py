@@ -47,7 +47,8 @@ class Linear(Module):
 
     def forward(self, x):
         self.save_for_backward(x)
-        z = x @ self.weight.data.T  # z = x Wᵀ        (N, in) @ (in, out) → (N, out)
+        W_T = self.weight.data.T.copy()  # Wᵀ as an array of its own (see F.linear for why)
+        z = x @ W_T  # z = x Wᵀ        (N, in) @ (in, out) → (N, out)
         if self.bias is not None:
             z = z + self.bias.data  # z = x Wᵀ + b    b is added to every row
         return z
