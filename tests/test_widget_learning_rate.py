@@ -20,7 +20,7 @@ from introdl import data  # noqa: E402
 from introdl.widgets import Explorer, figure_to_png  # noqa: E402
 from introdl.widgets.static_twin import crop_panels  # noqa: E402
 from introdl.widgets.learning_rate import (  # noqa: E402
-    DEFAULT_START, DEFAULT_STEPS, LEARNING_RATE_GRID, LOSS_BOUND, LearningRateFrames, describe_run,
+    DEFAULT_START, DEFAULT_STEPS, FRAME_DPI, LEARNING_RATE_GRID, LOSS_BOUND, LearningRateFrames, describe_run,
     draw_learning_rate_run, gradient_descent, learning_rate_explorer, learning_rate_run,
     learning_rate_surface,
 )
@@ -178,7 +178,7 @@ def pixels(png):
 @pytest.mark.parametrize("lr", [0.002, 0.5, 0.9, 1.5])
 def test_fast_frames_show_the_same_picture_as_the_figure(lr):
     fast = pixels(LearningRateFrames()(lr))
-    full = pixels(figure_to_png(draw_learning_rate_run(learning_rate_run(lr))))
+    full = pixels(figure_to_png(draw_learning_rate_run(learning_rate_run(lr)), dpi=FRAME_DPI))
     assert fast.shape == full.shape
     # The fast frame has a 32-colour palette, and a few antialiased pixels are drawn in another
     # order: small colour differences everywhere are fine, large ones only on a few pixels.

@@ -5,8 +5,6 @@ and returns float64 features X: (N, d) and targets y: (N,). Bad arguments raise 
 ``ValueError`` naming what was expected and what came.
 """
 import numpy as np
-from sklearn import datasets as _sk
-from sklearn.model_selection import train_test_split as _sk_split
 
 from ._validation import check_number, check_positive_int, check_rng
 
@@ -26,7 +24,9 @@ def two_moons(n_samples=200, *, noise=0.1, rng=None):
     """
     check_positive_int(n_samples, "n_samples", minimum=2)
     check_number(noise, "noise", low=0.0)
-    X, y = _sk.make_moons(n_samples=n_samples, noise=noise, random_state=_seed(rng))
+    from sklearn.datasets import make_moons  # imported here: scikit-learn takes a second to import
+
+    X, y = make_moons(n_samples=n_samples, noise=noise, random_state=_seed(rng))
     return X.astype(np.float64), y.astype(np.int64)
 
 
@@ -41,7 +41,9 @@ def circles(n_samples=200, *, noise=0.05, factor=0.5, rng=None):
     check_positive_int(n_samples, "n_samples", minimum=2)
     check_number(noise, "noise", low=0.0)
     check_number(factor, "factor", low=0.0, high=1.0, low_open=True, high_open=True)
-    X, y = _sk.make_circles(n_samples=n_samples, noise=noise, factor=factor, random_state=_seed(rng))
+    from sklearn.datasets import make_circles
+
+    X, y = make_circles(n_samples=n_samples, noise=noise, factor=factor, random_state=_seed(rng))
     return X.astype(np.float64), y.astype(np.int64)
 
 
@@ -91,7 +93,9 @@ def digits():
     No network needed: the data ship with scikit-learn. Introduced in chapter 6.
     Source: https://scikit-learn.org/stable/modules/generated/sklearn.datasets.load_digits.html
     """
-    bunch = _sk.load_digits()
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
     return bunch.data.astype(np.float64) / 16.0, bunch.target.astype(np.int64)
 
 
@@ -127,7 +131,9 @@ def train_test_split(X, y, *, test_size=0.25, rng=None, stratify=True):
         if counts.min() < 2:
             raise ValueError(f"stratify needs at least 2 examples of each class, got {counts.min()} of class "
                              f"{classes[counts.argmin()]}; pass stratify=False")
-    return _sk_split(X, y, test_size=test_size, random_state=_seed(rng), stratify=y if use_strata else None)
+    from sklearn.model_selection import train_test_split as split
+
+    return split(X, y, test_size=test_size, random_state=_seed(rng), stratify=y if use_strata else None)
 
 
 def digits_overfitting_split(n_train=150, *, rng=None):
