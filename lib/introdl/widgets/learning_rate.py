@@ -182,7 +182,7 @@ _GAP_TICKS = [1e-10, 1e-6, 1e-2, 1e2, 1e6, 1e10]
 _DIVERGED_STYLE = dict(color="white", fontsize=10, fontweight="bold", ha="center", va="center",
                        bbox=dict(boxstyle="round", facecolor="tab:red", edgecolor="none"))
 _FIGSIZE = (8.0, 3.4)
-FRAME_DPI = 72  # both ways of rendering use it, so they give the same picture; 72 keeps chapter 7's page light
+FRAME_DPI = 72  # both ways of rendering use it, so they give the same picture; 72 keeps chapter 7 light
 
 
 def draw_surface(ax, *, start=DEFAULT_START):

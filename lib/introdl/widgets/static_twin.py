@@ -95,9 +95,12 @@ def slider_html(frames, labels, *, description, readouts=None, initial_index=0, 
     alts = [[a] + [f"{name}, {value}" for name in panel_alts] for a, value in zip(alts, valuetexts)]
     # A stable id (from the content) keeps the stored notebook output identical run after run.
     uid = "explorer-" + hashlib.sha1("".join(sum(sources, [])).encode()).hexdigest()[:12]
-    data = json.dumps({"src": sources, "label": list(labels), "readout": readouts, "alt": alts,
-                       "valuetext": valuetexts})
     i = int(initial_index)
+    # The initial frame's pictures are stored once, in the <img> elements below; the script
+    # takes them from there (null in the list), so the page does not carry them twice.
+    listed = [None if k == i else frame for k, frame in enumerate(sources)]
+    data = json.dumps({"src": listed, "label": list(labels), "readout": readouts, "alt": alts,
+                       "valuetext": valuetexts})
     e = html.escape
     images = "\n".join(f'<img class="introdl-explorer-frame" src="{src}" alt="{e(text)}" style="max-width:100%;height:auto">'
                        for src, text in zip(sources[i], alts[i]))
@@ -120,6 +123,7 @@ def slider_html(frames, labels, *, description, readouts=None, initial_index=0, 
   var data = {data};
   var slider = root.querySelector("input[type=range]");
   var frames = root.querySelectorAll(".introdl-explorer-frame");
+  data.src[{i}] = Array.prototype.map.call(frames, function (f) {{ return f.getAttribute("src"); }});
   function show() {{
     var k = Number(slider.value);
     for (var j = 0; j < frames.length; j++) {{
