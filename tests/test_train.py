@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from introdl import data, nn, optim
+from introdl import data, nn, optim, torch_twin
 from introdl.train import (DivergedError, EarlyStopping, accuracy, batches_per_epoch, evaluate_loss,
                            fit, minibatches)
 
@@ -81,9 +81,7 @@ def test_fit_matches_a_plain_torch_loop_with_the_same_batches():
     rng = np.random.default_rng(2)
     X, y = data.two_moons(90, rng=rng)
     model = small_mlp(rng)
-    twin = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2)).double()
-    for ours, theirs in zip(model.parameters(), twin.parameters()):
-        theirs.data.copy_(torch.as_tensor(ours.data))
+    twin = torch_twin.to_torch(model, on_device="cpu")  # the same network and weights in torch
     fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.3, momentum=0.9, weight_decay=1e-3),
         X, y, epochs=4, batch_size=16, rng=np.random.default_rng(7))
 
@@ -277,9 +275,7 @@ def test_fit_steps_a_learning_rate_schedule_once_per_epoch_as_torch_does():
     rng = np.random.default_rng(2)
     X, y = data.two_moons(90, rng=rng)
     model = small_mlp(rng)
-    twin = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2)).double()
-    for ours, theirs in zip(model.parameters(), twin.parameters()):
-        theirs.data.copy_(torch.as_tensor(ours.data))
+    twin = torch_twin.to_torch(model, on_device="cpu")  # the same network and weights in torch
     optimizer = optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
     schedule = optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
     fit(model, nn.CrossEntropyLoss(), optimizer, X, y, epochs=5, batch_size=16, rng=np.random.default_rng(7),
