@@ -76,6 +76,44 @@ def test_calling_a_torch_builtin_fails_too():
     assert "called torch.nn.functional.linear" in message
 
 
+LAZY_TORCH = """
+import sys
+import numpy as np
+from introdl.check import check_function
+
+def inputs(rng):
+    return (rng.normal(size=3),)
+
+def own(z):
+    return 1 / (1 + np.exp(-z))
+
+def through_torch(z):
+    import torch  # imported inside the answer, after the check has looked at what is loaded
+    return torch.sigmoid(torch.as_tensor(z)).numpy()
+
+check_function(own, own, inputs=inputs, seed=1, forbid=["torch.sigmoid"])
+print("torch imported by the check:", "torch" in sys.modules)
+try:
+    check_function(through_torch, own, inputs=inputs, seed=1, name="sigmoid", forbid=["torch.sigmoid"])
+except AssertionError as failure:
+    print(failure)
+"""
+
+
+def test_torch_is_watched_without_being_imported_until_the_answer_imports_it(tmp_path):
+    """A graded cell that forbids torch's version does not import torch (two seconds per kernel);
+    an answer that imports torch itself and calls that version is still caught."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "lazy.py"
+    script.write_text(LAZY_TORCH, encoding="utf-8")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "torch imported by the check: False" in run.stdout
+    assert "sigmoid called torch.sigmoid" in run.stdout, run.stdout
+
+
 def test_forbidden_functions_are_free_outside_the_learners_call(capsys):
     check_function(lambda x, W, b: x @ W.T + b, F.dense_forward, inputs=dense_inputs, seed=3,
                    forbid=["introdl.functional.dense_forward"])

@@ -19,6 +19,7 @@ gradebook code, ipykernel's "running over TCP without encryption") that this pro
 ``filterwarnings = error`` would otherwise turn into failures, and its logging stays out of the
 test output unless a test fails and shows it.
 """
+import ast
 import importlib.util
 import os
 import resource
@@ -198,6 +199,7 @@ CHECKS = ("check_function", "check_value", "check_true", "partial_credit")
 def test_graded_cells_import_what_they_use_and_are_seeded(chapter):
     """A graded cell cannot be changed by another cell: it imports the checks and numpy itself,
     draws only from fixed seeds, and names the functions a student may not call."""
+    import torch  # noqa: F401  (loaded, so that torch's names in forbid are looked up too)
     from introdl.check import _resolve
 
     for cell in graded_cells(read(chapter)):
@@ -357,14 +359,13 @@ def test_instructor_edition_is_the_chapter(editions, chapter):
 #
 # What a submission costs is a kernel, its imports and the graded cells: the chapter's own
 # experiments are run (with the solutions) by nbval, so the submissions here hold only the cells
-# that the exercises need, the chapter's import cells (not even those in the blank copies) and
-# everything from its "## Exercises" heading on (a student may delete any cell but the locked
-# ones). That the graded cells pass in such a copy also shows that they depend on nothing else in
-# the chapter. The submissions are split over two nbgrader processes, each grading in its own copy
-# of the course directory.
+# that the exercises need: one cell with the chapter's imports of the names the exercises section
+# uses (none in the blank copies), and everything from its "## Exercises" heading on (a student
+# may delete any cell but the locked ones). That the graded cells pass in such a copy also shows
+# that they depend on nothing else in the chapter. The submissions are split over two nbgrader
+# processes, each grading in its own copy of the course directory.
 
 EXERCISES_HEADING = re.compile(r"^## Exercises", re.M)
-IMPORT_LINE = re.compile(r"^(import |from \S+ import )", re.M)
 PROCESSES = 2
 
 
@@ -376,12 +377,35 @@ def exercises_start(notebook):
     raise AssertionError("no '## Exercises' heading")
 
 
+def imports_used(cells, code):
+    """The import statements of ``cells`` that bind a name ``code`` uses, as source lines: a
+    ``from m import a, b`` is cut down to the names used (``import torch`` alone takes 2 s)."""
+    lines = []
+    for cell in cells:
+        if cell.cell_type != "code":
+            continue
+        for statement in ast.parse(cell.source).body:
+            if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+                continue
+            used = [alias for alias in statement.names
+                    if re.search(rf"\b{re.escape((alias.asname or alias.name).split('.')[0])}\b", code)]
+            if used:
+                statement.names = used
+                lines.append(ast.unparse(statement))
+    return lines
+
+
 def exercise_sheet(notebook, imports=True):
-    """The chapter's exercises section, after its import cells (which the solutions use) unless
-    ``imports`` is False: what a submission needs to be graded."""
+    """The chapter's exercises section, after one cell with the imports it uses (unless
+    ``imports`` is False): what a submission needs to be graded."""
     start = exercises_start(notebook)
-    notebook.cells = [cell for index, cell in enumerate(notebook.cells) if index >= start
-                      or (imports and cell.cell_type == "code" and IMPORT_LINE.search(cell.source))]
+    exercises = notebook.cells[start:]
+    if imports:
+        code = "\n".join(cell.source for cell in exercises  # the graded cells import their own
+                         if cell.cell_type == "code" and not nbgrader_meta(cell).get("grade"))
+        lines = imports_used(notebook.cells[:start], code)
+        exercises = [nbformat.v4.new_code_cell("\n".join(lines))] + exercises
+    notebook.cells = exercises
     return notebook
 
 
@@ -533,9 +557,9 @@ def autograded(editions):
     by_name = {chapter.name: chapter for chapter in made}
     for student, (name, change) in CLASS.items():
         if name in by_name:
-            notebook = exercise_sheet(read(editions.student(by_name[name])))
+            notebook = read(editions.student(by_name[name]))
             change(notebook)
-            submissions.append((student, by_name[name], notebook))
+            submissions.append((student, by_name[name], exercise_sheet(notebook)))
 
     # One course directory per process, each with its share of the submissions.
     courses = [editions.course] + [editions.course.with_name(f"nbgrader-{k}") for k in range(1, PROCESSES)]

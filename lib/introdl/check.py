@@ -40,6 +40,7 @@ On success each check prints one line starting with ``✓``; on failure it raise
 import contextlib
 import functools
 import importlib
+import importlib.util
 import inspect
 import linecache
 import signal
@@ -122,14 +123,22 @@ def check_function(student, reference, *, inputs, seed, name=None, trials=5, rto
     name = name or getattr(student, "__name__", "your function")
     forbidden = _resolve(forbid)
     hint_line = f"\nHint: {hint}" if hint else ""
-    for trial in range(trials):
+
+    def draw(trial):
         args = inputs(np.random.default_rng([int(seed), trial]))
-        args = args if isinstance(args, tuple) else (args,)
+        return args if isinstance(args, tuple) else (args,)
+
+    for trial in range(trials):
+        args = draw(trial)
         case = _Case(student, name, inputs, args, seed, trial, trials)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             expected = reference(*_copies(args))
         got = _call_student(student, args, case, forbidden, time_limit, hint_line)
+        if _newly_imported(forbidden):  # the call imported a package named in forbid: watch it too
+            forbidden = _resolve(forbid)
+            args = draw(trial)
+            got = _call_student(student, args, case, forbidden, time_limit, hint_line)
         if inputs_unchanged:
             _check_inputs_unchanged(case, args, hint_line)
         if new_arrays:
@@ -345,11 +354,23 @@ def _time_limit(seconds):
 
 
 def _resolve(names):
-    """Dotted names -> (name, code objects, builtin objects) of the functions to watch for."""
+    """Dotted names -> (name, code objects, builtin objects) of the functions to watch for.
+
+    A name in a package that is not imported yet (torch, in a kernel that has not needed it) is
+    left unresolved, with nothing to watch (None): code cannot call into a package that is not
+    loaded, and importing torch only to watch it would cost every check two seconds. If the
+    learner's call imports the package, check_function resolves the name and runs the call again.
+    """
     if isinstance(names, str):
         names = [names]
     resolved = []
     for dotted in names:
+        package = dotted.split(".")[0]
+        if package not in sys.modules:
+            if importlib.util.find_spec(package) is None:
+                raise ValueError(f"forbid: no function {dotted!r} (there is no package {package!r})")
+            resolved.append((dotted, None, None))
+            continue
         target = _lookup(dotted)
         codes, objects = set(), set()
         for candidate in (target, getattr(target, "__wrapped__", None), getattr(target, "__func__", None)):
@@ -381,14 +402,19 @@ def _lookup(dotted):
                      f"'introdl.functional.dense_forward')")
 
 
+def _newly_imported(forbidden):
+    """Whether a package of an unresolved forbidden name has been imported since it was resolved."""
+    return any(codes is None and dotted.split(".")[0] in sys.modules for dotted, codes, _ in forbidden)
+
+
 @contextlib.contextmanager
 def _watching(forbidden, called):
     """Record in ``called`` every call of a forbidden function while the block runs."""
-    if not forbidden:
+    codes = {code: dotted for dotted, cs, _ in forbidden for code in cs or ()}
+    objects = {obj: dotted for dotted, _, os in forbidden for obj in os or ()}
+    if not codes and not objects:  # nothing loaded yet that could be called
         yield
         return
-    codes = {code: dotted for dotted, cs, _ in forbidden for code in cs}
-    objects = {obj: dotted for dotted, _, os in forbidden for obj in os}
 
     def profile(frame, event, arg):
         if event == "call":
