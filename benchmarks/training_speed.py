@@ -35,8 +35,6 @@ import warnings
 import numpy as np
 import torch
 from threadpoolctl import threadpool_info, threadpool_limits
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
 
 from introdl import data, nn, optim, train
 from introdl.torch_twin import to_torch
@@ -79,6 +77,9 @@ def run_introdl(split, *, hidden, batch_size, epochs, seed=0):
 
 def run_sklearn(split, *, hidden, batch_size, epochs, seed=0):
     """Train scikit-learn's MLPClassifier on the same problem; returns (seconds, test accuracy, model)."""
+    from sklearn.exceptions import ConvergenceWarning  # here: importing scikit-learn takes 2 s
+    from sklearn.neural_network import MLPClassifier
+
     X_train, X_test, y_train, y_test = split
     classifier = MLPClassifier(
         hidden_layer_sizes=(hidden,), activation="relu", solver="adam", alpha=0.0,
