@@ -1,6 +1,10 @@
 """The built website, shared by tests/test_book.py and tests/test_browser.py.
 
-The book is built once per pytest session, exactly as the README says to build it:
+The README's first command builds the book into _build/html with ``-W -n --keep-going``, and
+book/_ext/build_record.py writes that build's warning count to _build/build-record.json.  When
+that record is newer than every source of the book and the build was clean, the tests read that
+site (building the book takes a quarter of a minute of two cores).  Otherwise the book is built
+once per pytest session, exactly as the README says to build it:
 
     jupyter-book build <book root> --path-output <tmp> -W -n --keep-going
 
@@ -17,6 +21,7 @@ configuration against a copy of the book, e.g. one with extra notebooks).
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -136,15 +141,47 @@ def build(root: Path, out: Path) -> Site:
     )
 
 
+def newer_than_every_source(path: Path, root: Path | None = None) -> bool:
+    """Whether ``path`` exists and is newer than every file of the book's repository (tracked,
+    or untracked and not ignored): then it was made from the sources as they are."""
+    root = root or book_root()
+    if not path.exists():
+        return False
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+                            cwd=root, capture_output=True, text=True)
+    if listed.returncode != 0:
+        return False
+    sources = [root / name for name in listed.stdout.split("\0") if name]
+    newest = max((source.stat().st_mtime for source in sources if source.exists()), default=float("inf"))
+    return path.stat().st_mtime > newest
+
+
+def readme_build(root: Path) -> Site | None:
+    """The site that the README's first command built in <root>/_build, if it can stand for a
+    build of the sources as they are: book/_ext/build_record.py's record of that build is newer
+    than every source and says it was nitpicky (-n), finished and gave no warning.  Else None."""
+    record_path = root / "_build" / "build-record.json"
+    html = root / "_build" / "html"
+    if not ((html / "index.html").exists() and newer_than_every_source(record_path, root)):
+        return None
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    if record.get("warnings") != 0 or not record.get("nitpicky") or record.get("error"):
+        return None
+    return Site(root=root, html=html, returncode=0, seconds=0.0, docnames=toc_docnames(root),
+                log=f"(the README's build in {html}: {record_path.name} says {record})")
+
+
 _BUILDS: dict[Path, Site] = {}
 
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Site:
-    """The book built once per session into a temporary folder (see the module docstring)."""
+    """The book as the README's first command built it, when that build is newer than every
+    source and clean; else the book built once per session into a temporary folder (see the
+    module docstring)."""
     root = book_root()
     if root not in _BUILDS:
-        _BUILDS[root] = build(root, tmp_path_factory.mktemp("book"))
+        _BUILDS[root] = readme_build(root) or build(root, tmp_path_factory.mktemp("book"))
     site = _BUILDS[root]
     if not (site.html / "index.html").exists():
         pytest.fail(

@@ -1,8 +1,8 @@
 """The website builds cleanly and is self-contained.
 
-One build per session (see tests/_site.py):
-``jupyter-book build <root> --path-output <tmp> -W -n --keep-going``.  These tests read the HTML
-it wrote; tests/test_browser.py opens the same pages in a browser.
+The README's build when it is newer than every source and clean, else one build per session
+(see tests/_site.py): ``jupyter-book build <root> --path-output <tmp> -W -n --keep-going``.
+These tests read the HTML; tests/test_browser.py opens the same pages in a browser.
 """
 import re
 import sys
@@ -19,6 +19,7 @@ from _site import (  # noqa: E402
     built_site,  # noqa: F401  (a pytest fixture)
     css_urls,
     is_external,
+    newer_than_every_source,
     numbered_chapters,
     parse_html,
     toc_docnames,
@@ -221,19 +222,8 @@ def _fresh_readme_pdf():
     Printing the book takes Chromium half a minute, and the README's first command has just
     done it from the same sources; a PDF older than any source is never used.
     """
-    import subprocess
-
-    root = book_root()
-    pdf = root / "_build" / "html" / "introdl.pdf"
-    if not pdf.exists():
-        return None
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-                            cwd=root, capture_output=True, text=True)
-    if listed.returncode != 0:
-        return None
-    sources = [root / name for name in listed.stdout.split("\0") if name]
-    newest = max((path.stat().st_mtime for path in sources if path.exists()), default=float("inf"))
-    return pdf if pdf.stat().st_mtime > newest else None
+    pdf = book_root() / "_build" / "html" / "introdl.pdf"
+    return pdf if newer_than_every_source(pdf) else None
 
 
 def test_pdf_holds_every_chapter(built_site, tmp_path):
@@ -313,3 +303,24 @@ def test_every_icon_is_in_the_small_icon_font(built_site):
                 if codepoints.get(name) not in have:
                     lacking.setdefault(name, _rel(built_site, page))
     assert not lacking, f"icons missing from fonts/icons.woff (add them to scripts/subset_icons.py): {lacking}"
+
+
+def test_the_build_record_counts_the_warnings(tmp_path):
+    """book/_ext/build_record.py, which lets the tests above read the README's build: a build
+    with a warning records it, and only a clean build records none."""
+    import json
+    import subprocess
+
+    source, out = tmp_path / "source", tmp_path / "_build" / "html"
+    source.mkdir()
+    extensions = (book_root() / "book" / "_ext").as_posix()
+    (source / "conf.py").write_text(f"import sys\nsys.path.insert(0, {extensions!r})\n"
+                                    "extensions = ['build_record']\n", encoding="utf-8")
+    record = tmp_path / "_build" / "build-record.json"
+    for text, warnings in (":ref:`a-label-that-does-not-exist`", 1), ("Nothing to warn about.", 0):
+        (source / "index.rst").write_text(f"Title\n=====\n\n{text}\n", encoding="utf-8")
+        done = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-E", "-q", "-n", "-W",
+                               "--keep-going", str(source), str(out)], capture_output=True, text=True)
+        assert (done.returncode == 0) == (warnings == 0), done.stderr
+        assert json.loads(record.read_text(encoding="utf-8")) == {"warnings": warnings, "nitpicky": True,
+                                                                  "error": None}
