@@ -342,14 +342,15 @@ def exercise_sliders(page):
     return count
 
 
-def axe_violations(page, context=None):
+def axe_violations(page, context=None, options=None):
     """axe-core's serious and critical violations: [(rule, impact, help, [targets])].
 
-    ``context`` is axe's include/exclude context (None: the whole page).
+    ``context`` is axe's include/exclude context (None: the whole page); ``options`` replace
+    AXE_OPTIONS' rules (axe's ``rules`` / ``runOnly``).
     """
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page, context=context, options=AXE_OPTIONS).response
+    results = Axe().run(page, context=context, options={**AXE_OPTIONS, **(options or {})}).response
     return [
         (v["id"], v["impact"], v["help"], [" ".join(map(str, n["target"])) for n in v["nodes"]][:5])
         for v in results["violations"]
@@ -357,8 +358,53 @@ def axe_violations(page, context=None):
     ]
 
 
+# Colour contrast is most of axe's time on a page (1 ms per element: chapter 8 has 1,300 and the
+# library appendix 6,400 once code and maths are set aside), yet most elements repeat a style:
+# every paragraph, every parameter name.  Two texts drawn alike (same colour, size, weight and
+# shadow, over the same stack of backgrounds, opacities and filters up to the root) have the same
+# contrast, so the contrast rule looks at one text of each look, marked here; every subtree
+# without such a text is left out of that rule's run.  All other rules see the whole page.
+_MARK_ONE_TEXT_PER_LOOK = """() => {
+    const below = new Map();  // element -> the look of everything behind it, up to the root
+    const behind = (el) => {
+        if (!el) return '';
+        if (!below.has(el)) {
+            const s = getComputedStyle(el);
+            below.set(el, [s.backgroundColor, s.backgroundImage, s.opacity, s.filter,
+                           s.mixBlendMode, s.position].join(';') + '<' + behind(el.parentElement));
+        }
+        return below.get(el);
+    };
+    const ownText = (el) => Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+    const looks = new Set();
+    const sampled = new Set();
+    for (const el of document.body.querySelectorAll('*')) {
+        if (!ownText(el)) continue;
+        const s = getComputedStyle(el);
+        const look = [el.tagName, s.color, s.fontSize, s.fontWeight, s.textShadow].join(';') + '|' + behind(el);
+        if (!looks.has(look)) { looks.add(look); sampled.add(el); }
+    }
+    // Leave out the largest subtrees that hold no sampled text.
+    const holds = new Map();
+    const holdsSample = (el) => {
+        if (!holds.has(el)) {
+            holds.set(el, sampled.has(el) || Array.from(el.children).some(holdsSample));
+        }
+        return holds.get(el);
+    };
+    const visit = (el) => {
+        for (const child of el.children) {
+            if (holdsSample(child)) visit(child); else child.setAttribute('data-introdl-same-look', '');
+        }
+    };
+    visit(document.body);
+    return sampled.size;
+}"""
+
+
 def axe_violations_without_code_and_maths(page):
-    """axe_violations on the page with its highlighted code and typeset maths taken out."""
+    """axe_violations on the page with its highlighted code and typeset maths taken out, and
+    colour contrast measured on one text of each look (see _MARK_ONE_TEXT_PER_LOOK)."""
     page.evaluate(
         """(selector) => {
             window.__introdlSetAside = Array.from(document.querySelectorAll(selector)).map(el => {
@@ -370,9 +416,16 @@ def axe_violations_without_code_and_maths(page):
         CODE_AND_MATHS,
     )
     try:
-        return axe_violations(page)
+        found = axe_violations(page, options={"rules": {**AXE_OPTIONS["rules"], "color-contrast": {"enabled": False}}})
+        page.evaluate(_MARK_ONE_TEXT_PER_LOOK)
+        found += axe_violations(page, {"exclude": [["[data-introdl-same-look]"]]},
+                                options={"rules": {}, "runOnly": {"type": "rule", "values": ["color-contrast"]}})
+        return found
     finally:
-        page.evaluate("() => window.__introdlSetAside.forEach(([mark, el]) => mark.replaceWith(el))")
+        page.evaluate("""() => {
+            document.querySelectorAll('[data-introdl-same-look]').forEach(el => el.removeAttribute('data-introdl-same-look'));
+            window.__introdlSetAside.forEach(([mark, el]) => mark.replaceWith(el));
+        }""")
 
 
 def meaningless_alt_texts(page):
@@ -648,3 +701,18 @@ def test_requests_to_other_hosts_are_recorded_and_fail(visit):
     page.wait_for_function("() => document.images[0].complete")
     assert visit.external == ["http://example.org/picture.png"]
     assert page.evaluate("() => document.images[0].naturalWidth") == 0, "the other host answered"
+
+
+def test_contrast_is_checked_for_every_look_of_text(visit):
+    """The survey measures colour contrast on one text of each look: a pale paragraph among
+    many dark ones, and a pale link inside a dark paragraph, are still found."""
+    page = visit.page
+    dark = "".join(f"<p>Paragraph {i} in the body text colour.</p>" for i in range(30))
+    page.set_content(f"""<html lang="en"><head><title>t</title></head><body><main>{dark}
+        <p style="color: #bbb">A pale paragraph.</p>
+        <p>A dark paragraph with <a href="#x" style="color: #ccc">a pale link</a> in it.</p>
+        </main></body></html>""")
+    found = {rule: nodes for rule, _, _, nodes in axe_violations_without_code_and_maths(page)}
+    assert "color-contrast" in found, found
+    assert len(found["color-contrast"]) == 2, found["color-contrast"]
+    assert not page.locator("[data-introdl-same-look]").count(), "the marks stay on the page"
