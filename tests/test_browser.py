@@ -225,7 +225,10 @@ class Visit:
             records.clear()
         if self.page.url.startswith(self.server.url):
             self.page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
+            self.page.goto("about:blank")  # so that the window's resize lays out no page
         self.page.set_viewport_size(DESKTOP)
+        for records in (self.external, self.console_errors, self.page_errors, self.server.failures):
+            records.clear()
         self.server.sent.clear()
 
     def _request(self, request):
