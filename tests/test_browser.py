@@ -221,8 +221,6 @@ class Visit:
 
     def forget(self):
         """Start afresh: no records, nothing in the site's storage, the desktop window."""
-        for records in (self.external, self.console_errors, self.page_errors, self.server.failures):
-            records.clear()
         if self.page.url.startswith(self.server.url):
             self.page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
             self.page.goto("about:blank")  # so that the window's resize lays out no page

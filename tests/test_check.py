@@ -91,12 +91,17 @@ def through_torch(z):
     import torch  # imported inside the answer, after the check has looked at what is loaded
     return torch.sigmoid(torch.as_tensor(z)).numpy()
 
+def through_torch_badly(z):
+    import torch
+    return torch.sigmoid(z)  # a NumPy array: torch raises TypeError
+
 check_function(own, own, inputs=inputs, seed=1, forbid=["torch.sigmoid"])
 print("torch imported by the check:", "torch" in sys.modules)
-try:
-    check_function(through_torch, own, inputs=inputs, seed=1, name="sigmoid", forbid=["torch.sigmoid"])
-except AssertionError as failure:
-    print(failure)
+for answer in (through_torch, through_torch_badly):
+    try:
+        check_function(answer, own, inputs=inputs, seed=1, name=answer.__name__, forbid=["torch.sigmoid"])
+    except AssertionError as failure:
+        print(failure)
 """
 
 
@@ -111,7 +116,8 @@ def test_torch_is_watched_without_being_imported_until_the_answer_imports_it(tmp
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "torch imported by the check: False" in run.stdout
-    assert "sigmoid called torch.sigmoid" in run.stdout, run.stdout
+    assert "through_torch called torch.sigmoid" in run.stdout, run.stdout
+    assert "through_torch_badly called torch.sigmoid" in run.stdout, run.stdout
 
 
 def test_forbidden_functions_are_free_outside_the_learners_call(capsys):

@@ -366,6 +366,7 @@ def test_instructor_edition_is_the_chapter(editions, chapter):
 # processes, each grading in its own copy of the course directory.
 
 EXERCISES_HEADING = re.compile(r"^## Exercises", re.M)
+IMPORT = re.compile(r"^(import \S|from \S+ import [^(]+$)")  # a one-line import statement
 PROCESSES = 2
 
 
@@ -384,7 +385,12 @@ def imports_used(cells, code):
     for cell in cells:
         if cell.cell_type != "code":
             continue
-        for statement in ast.parse(cell.source).body:
+        try:
+            statements = ast.parse(cell.source).body
+        except SyntaxError:  # IPython syntax (a magic): its import lines one by one
+            statements = [node for line in cell.source.splitlines() if IMPORT.match(line)
+                          for node in ast.parse(line.strip()).body]
+        for statement in statements:
             if not isinstance(statement, (ast.Import, ast.ImportFrom)):
                 continue
             used = [alias for alias in statement.names
