@@ -267,11 +267,19 @@ class Visit:
         self.context.close()
 
 
+@pytest.fixture(scope="module")
+def tab(browser, server):
+    """One tab for the whole module (see Visit: its cache is off, and each page starts afresh)."""
+    shared = Visit(browser, server)
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def visit(browser, server):
-    tab = Visit(browser, server)
-    yield tab
-    tab.close()
+def visit(tab):
+    """The module's tab, its records and storage forgotten, at the desktop size."""
+    tab.forget()
+    return tab
 
 
 # --------------------------------------------------------------------------------------------
@@ -563,19 +571,15 @@ def _survey_page(tab, docname, screenshot=None):
 
 
 @pytest.fixture(scope="module")
-def survey(built_site, browser, server):
-    """docname -> PageReport, for every page of the table of contents (one visit each, in one
-    tab without a cache: see Visit)."""
+def survey(built_site, tab):
+    """docname -> PageReport, for every page of the table of contents (one visit each, in the
+    module's tab, without a cache: see Visit)."""
     ARTIFACTS.mkdir(exist_ok=True)
     shots = {TOC[0]: "intro", "book/07_learning_rate": "07_learning_rate"}
     reports = {}
-    tab = Visit(browser, server)
-    try:
-        for docname in PAGES:
-            if built_site.page(docname).exists():
-                reports[docname] = _survey_page(tab, docname, shots.get(docname))
-    finally:
-        tab.close()
+    for docname in PAGES:
+        if built_site.page(docname).exists():
+            reports[docname] = _survey_page(tab, docname, shots.get(docname))
     (ARTIFACTS / "site-survey.json").write_text(
         json.dumps({d: asdict(r) for d, r in reports.items()}, indent=1), encoding="utf-8"
     )
