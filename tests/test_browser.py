@@ -552,22 +552,11 @@ def overflow_once_settled(page, seconds=1.5):
     makes a page wider.  So a page that fits at once is done, and one that does not is given
     ``seconds`` to fit before what still sticks out is reported.
     """
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-
-    width = page.viewport_size["width"]
-    try:
-        page.wait_for_function(
-            """(width) => {
-                const root = document.documentElement;
-                const column = document.querySelector('.bd-article-container');
-                return window.innerWidth === width && root.scrollWidth <= root.clientWidth + 1
-                    && (!column || column.scrollWidth <= column.clientWidth + 1);
-            }""",
-            arg=width, timeout=seconds * 1000,
-        )
-    except PlaywrightTimeoutError:
-        pass
-    return sideways_overflow(page)
+    page.wait_for_function("(width) => window.innerWidth === width", arg=page.viewport_size["width"])
+    deadline = time.monotonic() + seconds
+    while (found := sideways_overflow(page)) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    return found
 
 
 # --------------------------------------------------------------------------------------------
