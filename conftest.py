@@ -32,3 +32,49 @@ def pytest_collection_modifyitems(config, items):
         return rank.get(name, len(rank))
 
     items.sort(key=position)  # a stable sort: every file keeps its own order
+
+
+# --- kernels ------------------------------------------------------------------------------------
+# nbval and nbgrader start their kernels from the kernelspec that tests/_forked_kernels.py puts
+# first on JUPYTER_PATH: this Python's ipykernel (as nbval's --nbval-current-env would), forked from
+# a server that has imported torch, scikit-learn and matplotlib once, instead of importing them again
+# for every chapter and every graded submission. See that file.
+
+def _forked_kernels():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_forked_kernels", Path(__file__).parent / "tests" / "_forked_kernels.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_kernels = {}
+
+
+def pytest_configure(config):
+    import tempfile
+
+    module = _forked_kernels()
+    folder = tempfile.mkdtemp(prefix="introdl-kernels-")
+    module.install(folder)
+    _kernels.update(module=module, folder=folder, server=None)
+
+
+def pytest_collection_finish(session):
+    """Start the server in each process that runs notebooks or grades submissions (not in
+    pytest-xdist's controller, which runs no test)."""
+    module = _kernels["module"]
+    if session.config.pluginmanager.getplugin("dsession") or not module.available():
+        return
+    if any(item.path.suffix == ".ipynb" or item.path.name == "test_editions.py" for item in session.items):
+        _kernels["server"] = module.start_server(_kernels["folder"])
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    if _kernels.get("server"):
+        _kernels["module"].stop_server(_kernels["server"])
+    if _kernels.get("folder"):
+        shutil.rmtree(_kernels["folder"], ignore_errors=True)
