@@ -30,6 +30,7 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 
 SERVER_VARIABLE = "INTRODL_KERNEL_SERVER"  # the server's socket, for the launchers
@@ -67,8 +68,6 @@ def start_server(folder, preload=PRELOAD):
     """Start the server (it imports ``preload`` in the background) and point the launchers at it.
     Returns the server's Popen; it stops by itself when its stdin closes, that is when this
     process ends, or when ``stop_server`` is called."""
-    import subprocess
-
     path = os.path.join(folder, "kernels.sock")
     server = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", path, *preload],
                               stdin=subprocess.PIPE, start_new_session=True)
@@ -81,21 +80,21 @@ def stop_server(server):
     server.stdin.close()
     try:
         server.wait(timeout=10)
-    except Exception:
+    except subprocess.TimeoutExpired:
         server.kill()
 
 
-# --- messages: a length, then JSON --------------------------------------------------------------
+# --- the request: its length, then JSON, and the launcher's stdin, stdout and stderr ----------
 
-def _send(sock, message, fds=()):
+def _send(sock, message, fds):
     data = json.dumps(message).encode()
     data = _HEADER.pack(len(data)) + data
-    sent = socket.send_fds(sock, [data], list(fds)) if fds else sock.send(data)
+    sent = socket.send_fds(sock, [data], list(fds))
     sock.sendall(data[sent:])
 
 
-def _receive(sock, maxfds=0):
-    data, fds, _, _ = socket.recv_fds(sock, 1 << 16, maxfds) if maxfds else (sock.recv(1 << 16), [], 0, 0)
+def _receive(sock, maxfds):
+    data, fds, _, _ = socket.recv_fds(sock, 1 << 16, maxfds)
     while len(data) < _HEADER.size or len(data) < _HEADER.size + _HEADER.unpack_from(data)[0]:
         chunk = sock.recv(1 << 16)
         if not chunk:
