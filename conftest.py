@@ -64,11 +64,11 @@ def pytest_configure(config):
 def pytest_collection_finish(session):
     """Start the server in each process that runs notebooks or grades submissions (not in
     pytest-xdist's controller, which runs no test)."""
-    module = _kernels["module"]
-    if session.config.pluginmanager.getplugin("dsession") or not module.available():
+    module, config = _kernels["module"], session.config
+    if config.pluginmanager.getplugin("dsession") or config.option.collectonly or not module.available():
         return
     if any(item.path.suffix == ".ipynb" or item.path.name == "test_editions.py" for item in session.items):
-        _kernels["server"] = module.start_server(_kernels["folder"])
+        _kernels["server"] = module.start_server()
 
 
 def pytest_unconfigure(config):

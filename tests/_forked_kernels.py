@@ -5,22 +5,31 @@ Every chapter that nbval runs, and every submission that nbgrader grades, starts
 kernel, and a fresh kernel pays for its imports: torch (2–3 s, and torch._dynamo at the first
 ``torch.optim`` call, 2 s more), scikit-learn (1.5 s), matplotlib and ipykernel (1 s). That was more
 than half of what the notebooks cost the test command. Here one server per pytest process imports
-them once, and each kernel is a ``fork()`` of that server: a new process with an empty namespace,
-run by ipykernel exactly as ``python -m ipykernel_launcher`` runs it, whose ``import torch`` finds
-the module already loaded.
+them once, and each kernel is a ``fork()`` of that server: a new process, in its own session, with
+an empty namespace, run by ipykernel exactly as ``python -m ipykernel_launcher`` runs it, whose
+``import torch`` finds the module already loaded.
 
 The pieces, all in this file:
 
 * the kernelspec ``python3`` that the tests put first on ``JUPYTER_PATH`` (``install``), so that
   nbval and nbgrader (a subprocess, which inherits the environment) both start their kernels with
   this Python, whatever other ``python3`` kernels the machine knows;
-* the server (``python _forked_kernels.py --serve SOCKET``, started by ``start_server``): it
-  listens on a Unix socket, imports ``PRELOAD``, then forks one kernel per request;
+* the server (``python _forked_kernels.py --serve ADDRESS MODULE...``, started by ``start_server``):
+  it listens on an abstract Unix socket, imports the modules, then forks one kernel per request.
+  It kills a kernel's process group when the kernel's launcher is gone (jupyter_client killed it),
+  tells the launcher how the kernel exited, and kills what is left of its kernels when the pytest
+  process that started it ends;
 * the launcher (what the kernelspec runs: ``python _forked_kernels.py -f CONNECTION_FILE``): it hands
   the server its argument list, working directory, environment and standard streams, forwards the
-  signals jupyter_client sends it (interrupt, terminate) to the kernel and exits when the kernel
-  does. A kernel whose launcher is gone (killed with SIGKILL, say) exits too. Without a server, or if
-  the server cannot be reached, the launcher becomes an ordinary kernel (``exec``).
+  signals jupyter_client sends it (interrupt, terminate) to the kernel's process group and exits as
+  the kernel did.
+
+A kernel is forked only when its environment is the server's, apart from the variables in
+``PER_KERNEL`` that are read when used, not when Python starts or a library is imported (a
+different ``OMP_NUM_THREADS`` or ``PYTHONHASHSEED`` would not take effect in a fork). Otherwise, and
+without a server, or if the server cannot be reached, the launcher becomes an ordinary kernel
+(``exec``). Known differences from an ordinary kernel: kernels forked by one server share the
+string hash seed, and a module that the server imported is not imported again.
 
 Linux only (macOS forbids ``fork()`` after some system frameworks are loaded); elsewhere, or with
 ``INTRODL_FORKED_KERNELS=0``, every kernel is an ordinary one.
@@ -32,15 +41,22 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 
-SERVER_VARIABLE = "INTRODL_KERNEL_SERVER"  # the server's socket, for the launchers
+SERVER_VARIABLE = "INTRODL_KERNEL_SERVER"  # the server's address ("@name": abstract socket "\0name")
 SWITCH_VARIABLE = "INTRODL_FORKED_KERNELS"  # "0": ordinary kernels
 INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets MPLBACKEND to
+# Not matplotlib_inline.backend_inline: importing it registers its draw-and-close hook with the
+# IPython shell, and the server has none.
 PRELOAD = [
     "ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "scipy", "torch", "torch._dynamo",
-    "sklearn.datasets", "sklearn.model_selection", "sklearn.metrics", "matplotlib.pyplot",
-    "matplotlib_inline.backend_inline", "ipywidgets",
+    "sklearn.datasets", "sklearn.model_selection", "sklearn.metrics", "matplotlib.pyplot", "ipywidgets",
 ]
+# Read when used. nbgrader sets the last two for its kernels: NBGRADER_EXECUTION is read by its
+# helpers when called, KMP_DUPLICATE_LIB_OK by Intel's OpenMP when a second copy of it loads.
+PER_KERNEL = {"PATH", "JUPYTER_PATH", "PYTEST_CURRENT_TEST", SERVER_VARIABLE,
+              "NBGRADER_EXECUTION", "KMP_DUPLICATE_LIB_OK"}
+PER_KERNEL_PREFIXES = ("JPY_", "IPY_", "PYDEVD_")  # set by jupyter_client for each kernel
 HERE = os.path.dirname(os.path.abspath(__file__))
 FORWARDED = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2]
 _HEADER = struct.Struct("!Q")
@@ -64,24 +80,40 @@ def install(folder):
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [folder, os.environ.get("JUPYTER_PATH")]))
 
 
-def start_server(folder, preload=PRELOAD):
-    """Start the server (it imports ``preload`` in the background) and point the launchers at it.
-    Returns the server's Popen; it stops by itself when its stdin closes, that is when this
-    process ends, or when ``stop_server`` is called."""
-    path = os.path.join(folder, "kernels.sock")
-    server = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", path, *preload],
-                              stdin=subprocess.PIPE, start_new_session=True)
-    os.environ[SERVER_VARIABLE] = path
+def start_server(preload=PRELOAD):
+    """Start a server (it imports ``preload`` in the background) and point the launchers at it.
+    Returns the server's Popen; the server stops, and kills what is left of its kernels, when its
+    stdin closes: when this process ends, or when ``stop_server`` is called."""
+    name = f"@introdl-kernels-{os.getpid()}-{os.urandom(6).hex()}"
+    # os.environ, as jupyter_client gives it to kernels: the C library's environment, which Popen
+    # passes by default, can hold variables that C code set (COLUMNS and LINES, for one).
+    server = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", name, *preload],
+                              stdin=subprocess.PIPE, start_new_session=True, env=dict(os.environ))
+    os.environ[SERVER_VARIABLE] = name
     return server
 
 
 def stop_server(server):
-    os.environ.pop(SERVER_VARIABLE, None)
+    if os.environ.get(SERVER_VARIABLE) == server.args[3]:
+        del os.environ[SERVER_VARIABLE]
     server.stdin.close()
     try:
         server.wait(timeout=10)
     except subprocess.TimeoutExpired:
         server.kill()
+        server.wait()
+
+
+def _address(name):
+    return "\0" + name[1:] if name.startswith("@") else name
+
+
+def _differences(environment, server_environment):
+    """The variables, other than per-kernel ones, in which a kernel's environment differs."""
+    names = set(environment) | set(server_environment)
+    return sorted(name for name in names
+                  if name not in PER_KERNEL and not name.startswith(PER_KERNEL_PREFIXES)
+                  and environment.get(name) != server_environment.get(name))
 
 
 # --- the request: its length, then JSON, and the launcher's stdin, stdout and stderr ----------
@@ -103,68 +135,112 @@ def _receive(sock, maxfds):
     return json.loads(data[_HEADER.size:]), fds
 
 
+def _kill_group(pid):
+    for kill in (os.killpg, os.kill):  # the group (the kernel calls setsid first thing), then the pid
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 # --- the server ---------------------------------------------------------------------------------
 
-def serve(path, preload):
+def serve(name, preload):
     import selectors
+    import warnings
 
+    started_with = dict(os.environ)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
+    listener.bind(_address(name))
     listener.listen(64)  # launchers that come during the imports wait here
     if not os.environ.get("MPLBACKEND"):  # as ipykernel does, before matplotlib reads it
         os.environ["MPLBACKEND"] = INLINE
-    for name in preload:
+    for module in preload:
         try:
-            __import__(name)
+            __import__(module)
         except ImportError:
             pass  # the kernel imports it itself, or fails as an ordinary kernel would
+    # The only other threads are OpenBLAS's, which OpenBLAS stops before a fork and restarts after.
+    warnings.filterwarnings("ignore", message=r".*fork\(\) may lead to deadlocks", category=DeprecationWarning)
+
+    wake_read, wake_write = os.pipe()  # SIGCHLD wakes the loop: a launcher hears at once
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     selector.register(sys.stdin, selectors.EVENT_READ)
+    selector.register(wake_read, selectors.EVENT_READ)
+    kernels = {}  # pid -> the connection to its launcher, while both live
     while True:
-        for key, _ in selector.select(timeout=1.0):
+        for key, _ in selector.select():
             if key.fileobj is sys.stdin:
-                if not os.read(sys.stdin.fileno(), 1024):  # the pytest process is gone
-                    listener.close()
-                    os.unlink(path)
+                if not os.read(sys.stdin.fileno(), 1024):  # the pytest process is done or gone
+                    for pid in kernels:
+                        _kill_group(pid)
                     return
-                continue
-            connection, _ = listener.accept()
-            try:
-                connection.settimeout(10)
-                request, fds = _receive(connection, maxfds=3)
-                connection.settimeout(None)
-            except (OSError, ValueError):
-                connection.close()
-                continue
-            if os.fork() == 0:
+            elif key.fileobj is wake_read:
+                os.read(wake_read, 1024)
+            elif key.fileobj is listener:
+                connection, _ = listener.accept()
                 try:
-                    selector.close()
-                    listener.close()
-                    _run_kernel(connection, request, fds)
-                finally:
-                    os._exit(1)
-            connection.close()
-            for fd in fds:
-                os.close(fd)
-        _reap()
+                    connection.settimeout(10)
+                    request, fds = _receive(connection, maxfds=3)
+                except (OSError, ValueError):
+                    connection.close()
+                    continue
+                differences = _differences(request["env"], started_with)
+                if differences:
+                    print(f"kernel server: an ordinary kernel, since its environment differs in "
+                          f"{', '.join(differences)}", file=sys.stderr, flush=True)
+                    connection.sendall(b"ordinary\n")
+                    connection.close()
+                else:
+                    pid = os.fork()
+                    if pid == 0:
+                        try:
+                            for open_file in [listener, connection, *kernels.values()]:
+                                open_file.close()
+                            selector.close()
+                            signal.set_wakeup_fd(-1)
+                            os.close(wake_read)
+                            os.close(wake_write)
+                            _run_kernel(request, fds)
+                        finally:
+                            os._exit(1)
+                    connection.sendall(f"kernel {pid}\n".encode())
+                    connection.settimeout(None)
+                    kernels[pid] = connection
+                    selector.register(connection, selectors.EVENT_READ, pid)
+                for fd in fds:
+                    os.close(fd)
+            elif not key.fileobj.recv(64):  # a launcher sends nothing more: it is gone
+                selector.unregister(key.fileobj)
+                key.fileobj.close()
+                del kernels[key.data]
+                _kill_group(key.data)
+        while True:  # reap the kernels that ended and tell their launchers how
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            connection = kernels.pop(pid, None)
+            if connection is not None:
+                selector.unregister(connection)
+                try:
+                    connection.sendall(f"exit {os.waitstatus_to_exitcode(status)}\n".encode())
+                except OSError:
+                    pass
+                connection.close()
 
 
-def _reap():
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def _run_kernel(connection, request, fds):
+def _run_kernel(request, fds):
     """In the forked child: become the process ``python -m ipykernel_launcher ARGV`` would be."""
     import atexit
-    import threading
 
+    os.setsid()  # its own process group: jupyter_client's signals reach the kernel's children too
     for target, fd in zip((0, 1, 2), fds):
         os.dup2(fd, target)
         os.close(fd)
@@ -175,20 +251,16 @@ def _run_kernel(connection, request, fds):
     os.environ.update(request["env"])
     sys.argv = [os.path.join(os.path.dirname(__import__("ipykernel").__path__[0]), "ipykernel_launcher.py"),
                 *request["argv"]]
+    sys.orig_argv = [sys.executable, "-m", "ipykernel_launcher", *request["argv"]]
     sys.path[:] = [entry for entry in sys.path if entry != HERE]  # ipykernel_launcher drops its own
-    if "numpy.random" in sys.modules:  # its global generator was seeded in the server: a new seed
+    if "multiprocessing.process" in sys.modules:  # read at import: the directory Python started in
+        sys.modules["multiprocessing.process"].ORIGINAL_DIR = os.path.abspath(request["cwd"])
+    # Global generators seeded from the OS when the server imported them: new seeds, as a new
+    # process would draw.
+    if "numpy.random" in sys.modules:
         sys.modules["numpy.random"].seed()
-    connection.sendall(f"{os.getpid()}\n".encode())
-
-    def watch_launcher():
-        try:
-            while connection.recv(64):
-                pass
-        except OSError:
-            pass
-        os._exit(1)  # the launcher is gone, and with it the kernel
-
-    threading.Thread(target=watch_launcher, daemon=True).start()
+    if "torch" in sys.modules:
+        sys.modules["torch"].seed()
     code = 0
     try:
         from ipykernel import kernelapp
@@ -210,22 +282,19 @@ def _run_kernel(connection, request, fds):
             stream.flush()
         except Exception:
             pass
-    try:
-        connection.sendall(f"exit {code}\n".encode())
-    except OSError:
-        pass
     os._exit(code)
 
 
 # --- the launcher -------------------------------------------------------------------------------
 
 def launch(argv):
-    path = os.environ.get(SERVER_VARIABLE)
-    connection = None
-    if path and available():
+    name = os.environ.get(SERVER_VARIABLE)
+    pid = None
+    if name and available():
         try:
             connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            connection.connect(path)
+            connection.settimeout(30)  # the server may still be importing; a hung one is given up
+            connection.connect(_address(name))
             _send(connection, {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}, fds=(0, 1, 2))
             reply = b""
             while not reply.endswith(b"\n"):
@@ -233,16 +302,18 @@ def launch(argv):
                 if not chunk:
                     raise ConnectionError("the server closed the connection")
                 reply += chunk
-            pid = int(reply)
+            if reply.startswith(b"kernel "):
+                pid = int(reply.split()[1])
+            connection.settimeout(None)
         except (OSError, ValueError):
-            connection = None
-    if connection is None:  # an ordinary kernel
+            pid = None
+    if pid is None:  # an ordinary kernel
         os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *argv])
 
     def forward(number, _frame):
         try:
-            os.kill(pid, number)
-        except ProcessLookupError:
+            os.killpg(pid, number)
+        except (ProcessLookupError, PermissionError):
             pass
 
     for number in FORWARDED:
@@ -251,7 +322,20 @@ def launch(argv):
     while chunk := connection.recv(64):
         said += chunk
     words = said.split()
-    sys.exit(int(words[-1]) if len(words) >= 2 and words[-2] == b"exit" else 1)
+    if len(words) == 2 and words[0] == b"exit":
+        code = int(words[1])
+    else:  # the server is gone: wait for the kernel itself
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        code = 1
+    if code < 0:  # ended by a signal: end the same way
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
