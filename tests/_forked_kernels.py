@@ -52,10 +52,11 @@ PRELOAD = [
     "ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "scipy", "torch", "torch._dynamo",
     "sklearn.datasets", "sklearn.model_selection", "sklearn.metrics", "matplotlib.pyplot", "ipywidgets",
 ]
-# Read when used. nbgrader sets the last two for its kernels: NBGRADER_EXECUTION is read by its
-# helpers when called, KMP_DUPLICATE_LIB_OK by Intel's OpenMP when a second copy of it loads.
+# Read when used: nbgrader sets NBGRADER_EXECUTION (read by its helpers when called) and
+# KMP_DUPLICATE_LIB_OK (read by Intel's OpenMP when a second copy of it loads) for its kernels;
+# torch sets TORCHINDUCTOR_CACHE_DIR when its compiler first needs the folder.
 PER_KERNEL = {"PATH", "JUPYTER_PATH", "PYTEST_CURRENT_TEST", SERVER_VARIABLE,
-              "NBGRADER_EXECUTION", "KMP_DUPLICATE_LIB_OK"}
+              "NBGRADER_EXECUTION", "KMP_DUPLICATE_LIB_OK", "TORCHINDUCTOR_CACHE_DIR"}
 PER_KERNEL_PREFIXES = ("JPY_", "IPY_", "PYDEVD_")  # set by jupyter_client for each kernel
 HERE = os.path.dirname(os.path.abspath(__file__))
 FORWARDED = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2]
@@ -108,11 +109,12 @@ def _address(name):
     return "\0" + name[1:] if name.startswith("@") else name
 
 
-def _differences(environment, server_environment):
-    """The variables, other than per-kernel ones, in which a kernel's environment differs."""
+def _differences(environment, server_environment, set_by_imports=()):
+    """The variables, other than per-kernel ones and those that the server's imports set (as they
+    would in the kernel), in which a kernel's environment differs from the server's."""
     names = set(environment) | set(server_environment)
     return sorted(name for name in names
-                  if name not in PER_KERNEL and not name.startswith(PER_KERNEL_PREFIXES)
+                  if name not in PER_KERNEL and not name.startswith(PER_KERNEL_PREFIXES) and name not in set_by_imports
                   and environment.get(name) != server_environment.get(name))
 
 
@@ -160,6 +162,9 @@ def serve(name, preload):
             __import__(module)
         except ImportError:
             pass  # the kernel imports it itself, or fails as an ordinary kernel would
+    # Set by the imports (scikit-learn sets KMP_INIT_AT_FORK), not by whoever started the server.
+    set_by_imports = {name for name in set(os.environ) | set(started_with)
+                      if name != "MPLBACKEND" and os.environ.get(name) != started_with.get(name)}
     # The only other threads are OpenBLAS's, which OpenBLAS stops before a fork and restarts after.
     warnings.filterwarnings("ignore", message=r".*fork\(\) may lead to deadlocks", category=DeprecationWarning)
 
@@ -189,7 +194,7 @@ def serve(name, preload):
                 except (OSError, ValueError):
                     connection.close()
                     continue
-                differences = _differences(request["env"], started_with)
+                differences = _differences(request["env"], started_with, set_by_imports)
                 if differences:
                     print(f"kernel server: an ordinary kernel, since its environment differs in "
                           f"{', '.join(differences)}", file=sys.stderr, flush=True)
