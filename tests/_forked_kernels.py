@@ -43,7 +43,7 @@ import subprocess
 import sys
 import time
 
-SERVER_VARIABLE = "INTRODL_KERNEL_SERVER"  # the server's address ("@name": abstract socket "\0name")
+SERVER_VARIABLE = "INTRODL_KERNEL_SERVER"  # the name of the server's abstract Unix socket
 SWITCH_VARIABLE = "INTRODL_FORKED_KERNELS"  # "0": ordinary kernels
 INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets MPLBACKEND to
 # Not matplotlib_inline.backend_inline: importing it registers its draw-and-close hook with the
@@ -85,7 +85,7 @@ def start_server(preload=PRELOAD):
     """Start a server (it imports ``preload`` in the background) and point the launchers at it.
     Returns the server's Popen; the server stops, and kills what is left of its kernels, when its
     stdin closes: when this process ends, or when ``stop_server`` is called."""
-    name = f"@introdl-kernels-{os.getpid()}-{os.urandom(6).hex()}"
+    name = f"introdl-kernels-{os.getpid()}-{os.urandom(6).hex()}"
     # os.environ, as jupyter_client gives it to kernels: the C library's environment, which Popen
     # passes by default, can hold variables that C code set (COLUMNS and LINES, for one).
     server = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", name, *preload],
@@ -106,10 +106,10 @@ def stop_server(server):
 
 
 def _address(name):
-    return "\0" + name[1:] if name.startswith("@") else name
+    return "\0" + name  # in the abstract namespace: no file, no limit from the folder's path
 
 
-def _differences(environment, server_environment, set_by_imports=()):
+def _differences(environment, server_environment, set_by_imports):
     """The variables, other than per-kernel ones and those that the server's imports set (as they
     would in the kernel), in which a kernel's environment differs from the server's."""
     names = set(environment) | set(server_environment)
@@ -201,18 +201,8 @@ def serve(name, preload):
                     connection.sendall(b"ordinary\n")
                     connection.close()
                 else:
-                    pid = os.fork()
-                    if pid == 0:
-                        try:
-                            for open_file in [listener, connection, *kernels.values()]:
-                                open_file.close()
-                            selector.close()
-                            signal.set_wakeup_fd(-1)
-                            os.close(wake_read)
-                            os.close(wake_write)
-                            _run_kernel(request, fds)
-                        finally:
-                            os._exit(1)
+                    pid = _fork_kernel(request, fds, [listener, connection, selector, *kernels.values()],
+                                       [wake_read, wake_write])
                     connection.sendall(f"kernel {pid}\n".encode())
                     connection.settimeout(None)
                     kernels[pid] = connection
@@ -224,21 +214,43 @@ def serve(name, preload):
                 key.fileobj.close()
                 del kernels[key.data]
                 _kill_group(key.data)
-        while True:  # reap the kernels that ended and tell their launchers how
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
+        for pid, code in _reaped():  # tell their launchers how the kernels ended
             connection = kernels.pop(pid, None)
             if connection is not None:
                 selector.unregister(connection)
                 try:
-                    connection.sendall(f"exit {os.waitstatus_to_exitcode(status)}\n".encode())
+                    connection.sendall(f"exit {code}\n".encode())
                 except OSError:
                     pass
                 connection.close()
+
+
+def _reaped():
+    """(pid, exit code) of each child that has ended, without waiting."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        yield pid, os.waitstatus_to_exitcode(status)
+
+
+def _fork_kernel(request, fds, server_files, server_fds):
+    """Fork a kernel for ``request``; returns its pid. The child closes the server's files."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for open_file in server_files:
+                open_file.close()
+            signal.set_wakeup_fd(-1)
+            for fd in server_fds:
+                os.close(fd)
+            _run_kernel(request, fds)
+        finally:
+            os._exit(1)
+    return pid
 
 
 def _run_kernel(request, fds):

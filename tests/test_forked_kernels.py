@@ -162,7 +162,7 @@ def test_a_kernel_with_another_start_up_environment_is_an_ordinary_one(server, s
 def test_without_a_server_the_launcher_is_an_ordinary_kernel(tmp_path, start, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", os.environ.get("JUPYTER_PATH", ""))
     forked.install(str(tmp_path))
-    monkeypatch.setenv(forked.SERVER_VARIABLE, "@introdl-no-such-server")
+    monkeypatch.setenv(forked.SERVER_VARIABLE, "introdl-no-such-server")
     manager, client = start()
     assert kernel_facts(client)["pid"] == launcher(manager).pid  # the launcher became the kernel (exec)
     out, _, _ = run(client, "import sys\nprint(sys.executable == " + repr(sys.executable) + ", 'numpy' in sys.modules)")
