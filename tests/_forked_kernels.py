@@ -14,8 +14,9 @@ The pieces, all in this file:
 * the kernelspec ``python3`` that the tests put first on ``JUPYTER_PATH`` (``install``), so that
   nbval and nbgrader (a subprocess, which inherits the environment) both start their kernels with
   this Python, whatever other ``python3`` kernels the machine knows;
-* the server (``python _forked_kernels.py --serve ADDRESS MODULE...``, started by ``start_server``):
-  it listens on an abstract Unix socket, imports the modules, then forks one kernel per request.
+* the server (``python _forked_kernels.py --serve NAME FD MODULE...``, started by ``start_server``
+  with the abstract Unix socket it listens on): it imports the modules, then forks one kernel per
+  request.
   It kills a kernel's process group when the kernel's launcher is gone (jupyter_client killed it),
   tells the launcher how the kernel exited, and kills what is left of its kernels when the pytest
   process that started it ends;
@@ -86,10 +87,15 @@ def start_server(preload=PRELOAD):
     Returns the server's Popen; the server stops, and kills what is left of its kernels, when its
     stdin closes: when this process ends, or when ``stop_server`` is called."""
     name = f"introdl-kernels-{os.getpid()}-{os.urandom(6).hex()}"
-    # os.environ, as jupyter_client gives it to kernels: the C library's environment, which Popen
-    # passes by default, can hold variables that C code set (COLUMNS and LINES, for one).
-    server = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", name, *preload],
-                              stdin=subprocess.PIPE, start_new_session=True, env=dict(os.environ))
+    # Listening before the server starts: a launcher that comes before the server is up waits.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(_address(name))
+        listener.listen(64)
+        # os.environ, as jupyter_client gives it to kernels: the C library's environment, which
+        # Popen passes by default, can hold variables that C code set (COLUMNS and LINES, for one).
+        server = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--serve", name, str(listener.fileno()), *preload],
+            stdin=subprocess.PIPE, start_new_session=True, env=dict(os.environ), pass_fds=[listener.fileno()])
     os.environ[SERVER_VARIABLE] = name
     return server
 
@@ -147,14 +153,11 @@ def _kill_group(pid):
 
 # --- the server ---------------------------------------------------------------------------------
 
-def serve(name, preload):
+def serve(listener, preload):
     import selectors
     import warnings
 
     started_with = dict(os.environ)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(_address(name))
-    listener.listen(64)  # launchers that come during the imports wait here
     if not os.environ.get("MPLBACKEND"):  # as ipykernel does, before matplotlib reads it
         os.environ["MPLBACKEND"] = INLINE
     for module in preload:
@@ -357,6 +360,6 @@ def launch(argv):
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--serve"]:
-        serve(sys.argv[2], sys.argv[3:])
+        serve(socket.socket(fileno=int(sys.argv[3])), sys.argv[4:])  # launchers wait there during the imports
     else:
         launch(sys.argv[1:])

@@ -66,6 +66,16 @@ def run(client, code, timeout=30):
     return "".join(printed), shown, reply["content"]
 
 
+def wait_for_output(client, text, seconds=30):
+    """Read the kernel's output messages until one prints ``text``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        message = client.get_iopub_msg(timeout=seconds)
+        if message["msg_type"] == "stream" and text in message["content"]["text"]:
+            return
+    raise AssertionError(f"the kernel did not print {text!r} within {seconds} s")
+
+
 def kernel_facts(client):
     out, _, _ = run(client, "import os, sys\nprint(os.getpid(), os.getppid(), os.getpgid(0), os.getcwd(), "
                             "os.environ.get('JPY_SESSION_NAME'), 'numpy.random' in sys.modules, 'np' in dir())")
@@ -116,8 +126,8 @@ def test_figures_are_drawn_and_closed(server, start):
 def test_interrupt_reaches_the_kernel_and_its_children(server, start):
     manager, client = start()
     assert kernel_facts(client)["ppid"] == server.pid
-    client.execute("import subprocess\nsubprocess.run(['sleep', '30'])")
-    time.sleep(1)
+    client.execute("import subprocess\nprint('running', flush=True)\nsubprocess.run(['sleep', '30'])")
+    wait_for_output(client, "running")  # an interrupt while the kernel is idle is ignored
     started = time.monotonic()
     manager.interrupt_kernel()
     reply = client.get_shell_msg(timeout=10)
