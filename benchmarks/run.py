@@ -27,17 +27,15 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:  # the modules below sit next to this script
-    sys.path.insert(0, str(HERE))
+import book_cost  # the modules next to this script (Python puts a script's folder on the path)
+import gpu_scaling
+import machine
+import parity
+import training_speed
+import widget_latency
+from report import load_average
 
-import book_cost  # noqa: E402
-import gpu_scaling  # noqa: E402
-import machine  # noqa: E402
-import parity  # noqa: E402
-import training_speed  # noqa: E402
-import widget_latency  # noqa: E402
-from report import load_average  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 BENCHMARKS = {  # name -> module with run(quick) -> Section, in the order they run and are written
     "parity": parity,

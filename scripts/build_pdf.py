@@ -21,7 +21,6 @@ import argparse
 import functools
 import http.server
 import os
-import re
 import sys
 import threading
 import time
@@ -30,24 +29,12 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from book_toc import toc_docnames  # scripts/book_toc.py, next to this file
+
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("INTRODL_CHROMIUM", "/usr/bin/chromium"))
 PDF_NAME = "introdl.pdf"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-
-
-def toc_docnames(root: Path) -> list[str]:
-    """Every document of _toc.yml, root first, in reading order ('book/intro', 'book/01_...')."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-
-    def walk(node):
-        if "file" in node:
-            yield node["file"]
-        for key in ("parts", "chapters", "sections"):
-            for child in node.get(key, []) or []:
-                yield from walk(child)
-
-    return [re.sub(r"\.(md|ipynb)$", "", name) for name in [toc["root"], *walk(toc)]]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -216,6 +203,13 @@ def main(argv=None):
                         help=f"the PDF to write (default: SITE/{PDF_NAME}, where the website links to it)")
     args = parser.parse_args(argv)
     out = args.out or args.site / PDF_NAME
+    if not CHROMIUM.exists() and os.environ.get("CI", "").lower() not in ("true", "1"):
+        # Without Debian's Chromium the website is still complete; only its PDF link waits.
+        print(f"build_pdf: no PDF made: {CHROMIUM} not found. The website in {args.site} is built; "
+              "for the PDF install Debian's Chromium and poppler-utils (sudo apt-get install chromium "
+              "poppler-utils) and run .venv/bin/python scripts/build_pdf.py again, or point "
+              "INTRODL_CHROMIUM at another Chromium or Chrome binary.")
+        return
     try:
         result = build_pdf(args.site, out)
     except RuntimeError as error:

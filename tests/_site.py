@@ -9,7 +9,7 @@ once per pytest session, exactly as the README says to build it:
     jupyter-book build <book root> --path-output <tmp> -W -n --keep-going
 
 into a temporary folder, so the working tree is never written to.  Both test modules import the
-``built_site`` fixture from here::
+``built_site`` fixture from here (pyproject.toml puts tests/ on the path)::
 
     from _site import built_site  # noqa: F401  (a pytest fixture)
 
@@ -32,8 +32,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import book_toc  # scripts/book_toc.py (pyproject.toml puts scripts/ on the tests' path)
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -51,36 +51,17 @@ def book_root() -> Path:
 
 
 # --------------------------------------------------------------------------------------------
-# The table of contents
-
-
-def _toc_entries(node):
-    """Yield the docnames under one _toc.yml node (a part, a chapter, or a section), in order."""
-    if "file" in node:
-        yield node["file"]
-    for key in ("parts", "chapters", "sections"):
-        for child in node.get(key, []) or []:
-            yield from _toc_entries(child)
+# The table of contents (scripts/book_toc.py reads it, for the PDF as well)
 
 
 def toc_docnames(root: Path | None = None) -> list[str]:
     """Every document in _toc.yml, root first, in reading order (e.g. 'book/01_perceptron')."""
-    root = root or book_root()
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    names = [toc["root"]] + list(_toc_entries(toc))
-    return [re.sub(r"\.(md|ipynb)$", "", name) for name in names]
+    return book_toc.toc_docnames(root or book_root())
 
 
 def numbered_chapters(root: Path | None = None) -> dict[str, int]:
     """docname -> chapter number for the chapters of the numbered parts (1, 2, ... straight on)."""
-    root = root or book_root()
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    numbers: dict[str, int] = {}
-    for part in toc.get("parts", []):
-        if part.get("numbered") or toc.get("options", {}).get("numbered"):
-            for chapter in part.get("chapters", []):
-                numbers[re.sub(r"\.(md|ipynb)$", "", chapter["file"])] = len(numbers) + 1
-    return numbers
+    return book_toc.numbered_chapters(root or book_root())
 
 
 # --------------------------------------------------------------------------------------------

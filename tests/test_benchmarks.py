@@ -5,18 +5,12 @@ driver produces its Markdown, the parity numbers it reports are at the level of 
 the PyTorch loop of the speed benchmark computes what introdl.train.fit computes. No timing is
 asserted anywhere.
 """
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
-
-import gpu_scaling  # noqa: E402
-import run  # noqa: E402
-import training_speed  # noqa: E402
+import gpu_scaling  # benchmarks/ (pyproject.toml puts it on the tests' path)
+import run
+import training_speed
 
 
 def _cells(table, column):

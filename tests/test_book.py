@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _site, whatever pytest's rootdir
-
-from _site import (  # noqa: E402
+from _site import (
     STATIC_TWIN_PAGES,
     book_root,
     built_site,  # noqa: F401  (a pytest fixture)
@@ -244,7 +242,6 @@ def test_pdf_holds_every_chapter(built_site, tmp_path):
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; CI is set, so the PDF test must run", pytrace=False)
         pytest.skip(reason)
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
     from build_pdf import build_pdf
 
     pdf = _fresh_readme_pdf()
@@ -284,7 +281,6 @@ def test_every_icon_is_in_the_small_icon_font(built_site):
     """
     from fontTools.ttLib import TTFont
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
     import subset_icons
 
     css_path, _ = subset_icons.theme_files()
@@ -309,18 +305,19 @@ def test_the_build_record_counts_the_warnings(tmp_path):
     """book/_ext/build_record.py, which lets the tests above read the README's build: a build
     with a warning records it, and only a clean build records none."""
     import json
+    import os
     import subprocess
 
     source, out = tmp_path / "source", tmp_path / "_build" / "html"
     source.mkdir()
     extensions = (book_root() / "book" / "_ext").as_posix()
-    (source / "conf.py").write_text(f"import sys\nsys.path.insert(0, {extensions!r})\n"
-                                    "extensions = ['build_record']\n", encoding="utf-8")
+    (source / "conf.py").write_text("extensions = ['build_record']\n", encoding="utf-8")
     record = tmp_path / "_build" / "build-record.json"
     for text, warnings in (":ref:`a-label-that-does-not-exist`", 1), ("Nothing to warn about.", 0):
         (source / "index.rst").write_text(f"Title\n=====\n\n{text}\n", encoding="utf-8")
         done = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-E", "-q", "-n", "-W",
-                               "--keep-going", str(source), str(out)], capture_output=True, text=True)
+                               "--keep-going", str(source), str(out)], capture_output=True, text=True,
+                              env=dict(os.environ, PYTHONPATH=extensions))
         assert (done.returncode == 0) == (warnings == 0), done.stderr
         assert json.loads(record.read_text(encoding="utf-8")) == {"warnings": warnings, "nitpicky": True,
                                                                   "error": None}

@@ -34,7 +34,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -43,9 +42,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _site, whatever pytest's rootdir
-
-from _site import (  # noqa: E402
+from _site import (
     LOCAL_HOSTS,
     STATIC_TWIN_PAGES,
     built_site,  # noqa: F401  (a pytest fixture)
