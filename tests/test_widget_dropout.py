@@ -176,18 +176,27 @@ def test_the_explorer_trains_the_network_and_settings_a_chapter_passes():
         rng = np.random.default_rng(5)
         return nn.Sequential(nn.Linear(64, 16, rng=rng), nn.ReLU(), nn.Dropout(p, rng=rng), nn.Linear(16, 10, rng=rng))
 
-    data = (X_train[:60], y_train[:60], X_val[:40], y_val[:40])
+    split = (X_train[:60], y_train[:60], X_val[:40], y_val[:40])
     explorer = dropout_explorer((0.0, 0.5), make_network=network, batch_order=lambda: np.random.default_rng(3),
-                                data=data, epochs=2, batch_size=20, lr=0.01)
+                                split=split, epochs=2, batch_size=20, lr=0.01)
     assert asked == [0.0, 0.5]
     run = explorer.runs[0.5]
     assert run.epochs == 2 and run.model.num_parameters() == 64 * 16 + 16 + 16 * 10 + 10
     # The same as training that network by hand with the same settings.
     model = network(0.5)
-    train.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), data[0], data[1],
+    train.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), split[0], split[1],
               epochs=2, batch_size=20, rng=np.random.default_rng(3))
     model.eval()
-    assert np.array_equal(train.predict(model, data[2]), train.predict(run.model, data[2]))
+    assert np.array_equal(train.predict(model, split[2]), train.predict(run.model, split[2]))
+
+
+def test_the_split_argument_does_not_hide_the_data_module():
+    # The chapter's split is passed as ``split``; inside dropout_curves the name ``data`` stays the
+    # module introdl.data (a parameter of that name used to shadow it).
+    import inspect
+
+    parameters = inspect.signature(dropout_module.dropout_curves).parameters
+    assert "split" in parameters and "data" not in parameters
 
 
 def test_the_static_twin_cuts_its_panels_where_nothing_is_drawn(small_explorer):

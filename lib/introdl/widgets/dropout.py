@@ -128,7 +128,7 @@ def _loss_and_accuracy(model, loss_fn, X, y):
     return loss_fn(logits, y), float(np.mean(logits.argmax(axis=1) == y))
 
 
-def dropout_curves(p, *, make_network=None, batch_order=None, data=None, epochs=EPOCHS, hidden=HIDDEN,
+def dropout_curves(p, *, make_network=None, batch_order=None, split=None, epochs=EPOCHS, hidden=HIDDEN,
                    layers=LAYERS, batch_size=BATCH_SIZE, lr=LR, seed=SEED):
     """Train a network with dropout rate ``p`` and record its curves.
 
@@ -136,14 +136,14 @@ def dropout_curves(p, *, make_network=None, batch_order=None, data=None, epochs=
         ``dropout_network(p, hidden=hidden, layers=layers, seed=seed)``.
     batch_order: () -> a fresh np.random.Generator that shuffles the mini-batches (the same
         stream for every p); default ``batch_order_rng(seed)``.
-    data: (X_train, y_train, X_val, y_val); default the book's overfitting split.
+    split: (X_train, y_train, X_val, y_val); default the book's overfitting split.
     Adam with learning rate ``lr``, cross-entropy loss, mini-batches of ``batch_size``; after
     every epoch the loss and accuracy on the training and validation sets are measured in eval
     mode. Deterministic: the same arguments give the same curves. Returns a ``DropoutRun`` whose
     arrays have shape (epochs,).
     """
     epochs = check_positive_int(epochs, "epochs")
-    X_train, y_train, X_val, y_val = overfitting_data()[:4] if data is None else data
+    X_train, y_train, X_val, y_val = overfitting_data()[:4] if split is None else split
     if make_network is None:
         model = dropout_network(p, hidden=hidden, layers=layers, seed=seed)
     else:
@@ -276,7 +276,7 @@ def dropout_explorer(grid=DROPOUT_GRID, *, initial=0.5, **settings):
 
     Every rate is trained once, here, with ``dropout_curves(p, **settings)`` (a few seconds in
     all); moving the slider only redraws. A chapter passes its own network and settings, e.g.
-    ``dropout_explorer(make_network=network, batch_order=order, data=(X_train, y_train, X_val,
+    ``dropout_explorer(make_network=network, batch_order=order, split=(X_train, y_train, X_val,
     y_val), epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR)``. Returns a ``DropoutExplorer`` (an ``Explorer``): in a
     kernel a live slider, on the website a static twin of precomputed frames. Its ``runs`` attribute
     holds the ``DropoutRun`` of every rate.
