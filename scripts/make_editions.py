@@ -12,7 +12,11 @@ over a course directory that this script writes::
         nbgrader_config.py               written once, then yours: loads the book's settings
         introdl_nbgrader_defaults.py     the book's settings (rewritten every run): course id
                                          "introdl", root = this folder, sqlite gradebook,
-                                         deleted test cells put back, 60 s per cell
+                                         deleted test cells put back, grading outside the
+                                         student's kernel (introdl.grading)
+        grading_seed                     the course's hidden seed for the grading inputs
+                                         (random, written once; in no student notebook)
+        grade.py                         `python grade.py ch04`: names, autograde, grades.csv
         gradebook.db
         source/ch01/01_perceptron.ipynb  the chapter as in book/: solutions and outputs
         release/ch01/01_perceptron.ipynb nbgrader's student version
@@ -32,6 +36,7 @@ the script again regenerates the chapters it is asked for and leaves the others 
 """
 import argparse
 import os
+import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -43,7 +48,7 @@ COURSE_ID = "introdl"
 # The book's nbgrader settings live in their own file, rewritten by every run; nbgrader_config.py
 # only loads it, and is written once: a teacher's own settings there are kept.
 BOOK_CONFIG_NAME = "introdl_nbgrader_defaults.py"
-CELL_TIMEOUT = 60  # seconds per cell when grading: the slowest whole chapter runs in 13 s (chapter 9)
+SEED_FILE = "grading_seed"   # the course's hidden seed for the grading inputs
 BOOK_CONFIG = '''\
 """The book's nbgrader settings (rewritten by scripts/make_editions.py: change settings in
 nbgrader_config.py instead, which loads this file first and may override anything below)."""
@@ -61,16 +66,19 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "gradebook.db")
 # costs that exercise alone. (Changed locked cells are always put back by nbgrader.)
 c.OverwriteCells.add_missing_cells = True
 
-# A cell that runs longer than this is stopped and scores 0. The slowest whole chapter runs in
-# about 13 s on two cores, so this only stops code that loops forever (nbgrader's own default is
-# 30 s). The checks stop a student's function after 3 s with their own message.
-c.Execute.timeout = {timeout}
-c.Execute.error_on_timeout = {{
-    "ename": "CellTimeoutError",
-    "evalue": "this cell did not finish within {timeout} s: does your code loop forever?",
-    "traceback": ["CellTimeoutError: this cell did not finish within {timeout} s: "
-                  "does your code loop forever?"],
-}}
+# Marks are decided outside the student's kernel: instead of executing the notebook, each graded
+# cell's exercise is run in a sandboxed Python on inputs drawn from this course's hidden seed
+# (introdl.grading). Solution cells that use exec, open, os, ... are flagged for manual grading.
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
+                                    SaveAutoGrades)
+from introdl.grading import FlagForManualGrading, GradeOutsideKernel
+
+c.Autograde.autograde_preprocessors = [
+    GradeOutsideKernel, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    FlagForManualGrading, AssignLatePenalties, CheckCellMetadata,
+]
+c.GradeOutsideKernel.seed_file = os.path.join(root, "grading_seed")
 '''
 TEACHER_CONFIG = '''\
 """nbgrader configuration of this course directory.
@@ -79,7 +87,7 @@ scripts/make_editions.py wrote this file once and will not change it again. The 
 in {defaults} (rewritten by every run); they are loaded first, so a setting below overrides them,
 for example:
 
-    c.Execute.timeout = 120
+    c.LimitOutput.max_lines = 200
 """
 c = get_config()  # noqa: F821 (nbgrader provides it)
 load_subconfig("{defaults}")  # noqa: F821 (nbgrader provides it)
@@ -120,7 +128,11 @@ def write_course_directory(course, notebooks):
     """Write the book's nbgrader settings, nbgrader_config.py (only if there is none: a teacher's
     own file is kept) and source/<assignment>/<notebook>.ipynb for each chapter."""
     course.mkdir(parents=True, exist_ok=True)
-    (course / BOOK_CONFIG_NAME).write_text(BOOK_CONFIG.format(course_id=COURSE_ID, timeout=CELL_TIMEOUT))
+    (course / BOOK_CONFIG_NAME).write_text(BOOK_CONFIG.format(course_id=COURSE_ID))
+    seed = course / SEED_FILE
+    if not seed.exists():  # random per course, written once: re-grading meets the same inputs
+        seed.write_text(f"{secrets.randbits(63)}\n")
+    shutil.copyfile(REPO / "scripts" / "grade.py", course / "grade.py")
     teacher = course / "nbgrader_config.py"
     if not teacher.exists() or teacher.read_text().startswith(OLD_GENERATED_CONFIG):
         teacher.write_text(TEACHER_CONFIG.format(defaults=BOOK_CONFIG_NAME))

@@ -1,0 +1,276 @@
+"""Grading outside the student's kernel: nbgrader preprocessors that decide every mark in a
+process where no student code has run.
+
+``nbgrader autograde`` normally executes the whole submitted notebook in a kernel and reads each
+graded cell's output; anything earlier in that kernel (a patched checker, an IPython hook) can
+change that output. The course directory written by ``scripts/make_editions.py`` replaces that
+step (``Execute``) with ``GradeOutsideKernel``; for each graded cell it
+
+1. takes the exercise's spec from ``introdl.exercises`` (grade id minus ``-test``);
+2. draws the test inputs from the course's hidden seed (``grading_seed`` in the course folder,
+   random per course, in no student notebook) and computes the reference results here;
+3. runs the student's solution cells (nbgrader solution cells only) and the tests in a fresh
+   ``python -I -m introdl.sandbox`` process: an empty temporary folder as cwd and HOME, its own
+   process group and, where ``unshare`` allows, its own PID namespace (so a process it leaves
+   behind dies with it), limits on memory, CPU time and file size, a wall clock; student code
+   may import only what the exercise allows (``introdl.exercises.ALLOWED_MODULES``). The inputs
+   go in and the results come out as data (``.npz`` without pickle, JSON);
+4. compares here (``introdl.check.judge``) and writes the verdict into the cell's outputs in the
+   form nbgrader's ``determine_grade`` scores: full marks a plain output, none an error, partial
+   credit an ``execute_result`` holding the points.
+
+A static scan (``scan``) of the solution cells flags for manual grading any use of ``exec``,
+``eval``, ``open``, ``getattr``, dunder or private attributes, ``inspect``, ``os``, ``sys``,
+file reading and writing, ``get_ipython``, or an assignment to an attribute of a module: the
+reason is printed in each graded cell, and ``FlagForManualGrading`` (after nbgrader's
+``SaveAutoGrades``) marks those grades as needing manual grading in the gradebook.
+
+What this does not defend against: the sandbox runs as the teacher's user, so code that gets out
+of it (through a hole in NumPy, or a way around the scan) can do what the teacher can. For a
+large class, grade in a container or a throw-away account.
+"""
+import ast
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from nbconvert.preprocessors import Preprocessor
+from nbformat.v4 import new_output
+from traitlets import Float, Unicode
+
+from introdl import exercises, sandbox
+from introdl.check import Failed, _Where, _copies, judge, points_earned
+
+MEMORY_LIMIT = 2 * 1024 ** 3   # bytes of address space for one sandbox
+FILE_LIMIT = 64 * 1024 ** 2    # bytes any file the sandbox writes may reach
+STARTUP_SECONDS = 20           # the wall clock's allowance beyond the per-call time limits
+
+# Names whose use in a solution cell sends the notebook to manual grading.
+FLAGGED_NAMES = {
+    "exec", "eval", "compile", "open", "__import__", "getattr", "setattr", "delattr", "globals",
+    "locals", "vars", "inspect", "importlib", "ctypes", "ctypeslib", "subprocess", "os", "sys",
+    "modules", "builtins", "get_ipython", "signal", "threading", "multiprocessing", "socket",
+    "fromfile", "tofile", "load", "loads", "save", "savez", "savez_compressed", "loadtxt",
+    "savetxt", "genfromtxt", "fromregex", "memmap", "DataSource", "f2py", "testing",
+}
+
+
+def scan(sources):
+    """Reasons to grade these solution cells by hand: ``["cell 2, line 3: uses exec", ...]``."""
+    reasons = []
+    for number, source in enumerate(sources, start=1):
+        try:
+            tree = ast.parse(source)
+        except SyntaxError as err:  # it will fail to run; nothing to flag
+            continue
+        modules = {alias.asname or alias.name.partition(".")[0] for node in ast.walk(tree)
+                   if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names} | {"np", "F", "train"}
+        for node in ast.walk(tree):
+            found = None
+            if isinstance(node, ast.Name) and (node.id in FLAGGED_NAMES or node.id.startswith("__")):
+                found = f"uses `{node.id}`"
+            elif isinstance(node, ast.Attribute) and (node.attr in FLAGGED_NAMES or node.attr.startswith("_")):
+                found = f"uses `.{node.attr}`"
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                bad = [name for name in names if name.partition(".")[0] in FLAGGED_NAMES | {"introdl", "torch"}]
+                found = f"imports `{bad[0]}`" if bad else None
+            elif isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
+                targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                            and target.value.id in modules:
+                        found = f"changes `{target.value.id}.{target.attr}`"
+            if found:
+                reasons.append(f"solution cell {number}, line {node.lineno}: {found}")
+    return reasons
+
+
+# --- one exercise in the sandbox -----------------------------------------------------------------
+
+
+def hidden_inputs(spec, hidden_seed, trial):
+    """The inputs of grading test ``trial``: drawn from the course's seed, not the public one."""
+    args = spec.inputs(np.random.default_rng([int(hidden_seed), spec.seed, trial]))
+    return args if isinstance(args, tuple) else (args,)
+
+
+def _sandbox_prefix():
+    """``unshare`` arguments that give the sandbox its own PID namespace, or [] where the system
+    does not allow it (then the process group alone is killed)."""
+    unshare = shutil.which("unshare")
+    for prefix in ([unshare, "--pid", "--fork", "--kill-child"],
+                   [unshare, "--user", "--map-root-user", "--pid", "--fork", "--kill-child"]):
+        if unshare and subprocess.run(prefix + ["true"], capture_output=True).returncode == 0:
+            return prefix
+    return []
+
+
+_PREFIX = None
+
+
+def _limits(cpu_seconds):
+    def apply():
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    return apply
+
+
+def run_in_sandbox(spec, sources, tests):
+    """Run the solution cells and each test in a sandbox process.
+
+    Returns (outcomes, report): one result or ``Failed`` per test, and a dict with the printed
+    excerpt (``printed``, ``printed_count``), the solution cells' failures (``problems``) and how
+    the process ended (``ended``, None when it exited normally).
+    """
+    global _PREFIX
+    if _PREFIX is None:
+        _PREFIX = _sandbox_prefix()
+    seconds = spec.time_limit * len(tests) + STARTUP_SECONDS
+    with tempfile.TemporaryDirectory(prefix="introdl-grading-") as folder:
+        folder = Path(folder)
+        (folder / "task.json").write_text(json.dumps({"exercise": spec.id, "sources": sources}))
+        sandbox.write(folder, "inputs", [list(args) for args in tests])
+        environment = {"HOME": str(folder), "PATH": os.defpath, "LANG": "C.UTF-8",
+                       "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        process = subprocess.Popen(_PREFIX + [sys.executable, "-I", "-m", "introdl.sandbox", str(folder)],
+                                   cwd=folder, env=environment, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True, preexec_fn=_limits(int(seconds) + 1))
+        try:
+            process.wait(timeout=seconds)
+            ended = None if process.returncode == 0 else _ending(process.returncode)
+        except subprocess.TimeoutExpired:
+            ended = f"did not finish within {seconds:g} s"
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait()
+        try:
+            report = sandbox.read(folder, "results")
+        except (OSError, ValueError, KeyError):
+            report = {"outcomes": [], "printed": "", "printed_count": 0, "problems": []}
+    outcomes = [Failed(item["failed"]) if "failed" in item else item["result"] for item in report["outcomes"]]
+    stopped = (f"The grading process running your code stopped ({ended}) during this test: "
+               f"it exited, crashed or was killed. Tests after it did not run.")
+    while len(outcomes) < len(tests):
+        outcomes.append(Failed(stopped))
+    report["ended"] = ended
+    return outcomes, report
+
+
+def _ending(returncode):
+    if returncode < 0 or returncode > 128:
+        number = -returncode if returncode < 0 else returncode - 128
+        try:
+            return f"signal {signal.Signals(number).name}"
+        except ValueError:
+            return f"signal {number}"
+    return f"exit code {returncode}"
+
+
+def grade_exercise(spec, sources, hidden_seed):
+    """(points earned, the text of the verdict, whether it passed completely)."""
+    tests = [hidden_inputs(spec, hidden_seed, trial) for trial in range(spec.trials)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = [spec.reference(*_copies(args)) for args in tests]
+    outcomes, report = run_in_sandbox(spec, sources, tests)
+    cases = list(zip(tests, outcomes, expected))
+    results = judge(spec, cases, where=lambda trial: _Where(spec, trial, spec.trials, tests[trial], seed="hidden"))
+    earned = points_earned(spec, results)
+    lines = [message for _, _, message in results if message]
+    if not lines:
+        lines = [f"✓ {spec.name} matches the reference on {spec.trials} grading tests."]
+    elif len(results) > 1:
+        lines.append(f"{len(results) - len(lines)} of {len(results)} parts right: {earned:g} of {spec.points:g} points.")
+    text, count = report["printed"], report["printed_count"]
+    if count:
+        more = f" (the first {len(text)} of {count} characters)" if count > len(text) else ""
+        lines.append(f"Your code printed{more}:\n{text}")
+    return earned, "\n\n".join(lines), not any(message for _, _, message in results)
+
+
+# --- the nbgrader preprocessors ------------------------------------------------------------------
+
+
+def _nbgrader(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+class GradeOutsideKernel(Preprocessor):
+    """Replaces nbgrader's ``Execute`` in ``Autograde.autograde_preprocessors``: writes each graded
+    cell's verdict into its outputs, decided as the module docstring says."""
+
+    seed_file = Unicode("", help="the file holding the course's hidden grading seed").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        if not self.seed_file or not Path(self.seed_file).exists():
+            raise RuntimeError(f"GradeOutsideKernel.seed_file must name the course's grading_seed file "
+                               f"(got {self.seed_file!r}); run scripts/make_editions.py again")
+        hidden_seed = int(Path(self.seed_file).read_text().split()[0])
+        sources = [cell.source for cell in nb.cells if cell.cell_type == "code" and _nbgrader(cell).get("solution")]
+        reasons = scan(sources)
+        flagged = resources.setdefault("introdl_manual", [])
+        for cell in nb.cells:
+            meta = _nbgrader(cell)
+            if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+                continue
+            cell.outputs = self.verdict(meta, sources, hidden_seed, reasons)
+            if reasons:
+                flagged.append(meta["grade_id"])
+        return nb, resources
+
+    def verdict(self, meta, sources, hidden_seed, reasons):
+        exercise_id = meta["grade_id"].removesuffix("-test")
+        if exercise_id not in exercises.EXERCISES:
+            return [_error(f"no exercise {exercise_id!r} in introdl.exercises: this cell cannot be graded")]
+        spec = exercises.EXERCISES[exercise_id]
+        earned, text, passed = grade_exercise(spec, sources, hidden_seed)
+        outputs = []
+        if reasons:
+            outputs.append(new_output("stream", name="stdout", text=(
+                "NEEDS MANUAL GRADING: the solution cells use what graded work may not use:\n  "
+                + "\n  ".join(reasons[:10]) + f"\nThe automatic verdict, for reference ({earned:g} of "
+                f"{spec.points:g} points):\n")))
+        if passed:
+            return outputs + [new_output("stream", name="stdout", text=text + "\n")]
+        if earned > 0:
+            return outputs + [new_output("stream", name="stdout", text=text + "\n"),
+                              new_output("execute_result", data={"text/plain": f"{earned:g}"}, execution_count=1)]
+        return outputs + [_error(text)]
+
+
+def _error(text):
+    return new_output("error", ename="AssertionError", evalue=text, traceback=["AssertionError: " + text])
+
+
+class FlagForManualGrading(Preprocessor):
+    """After nbgrader's ``SaveAutoGrades``: the grades of cells that ``GradeOutsideKernel`` flagged
+    get no automatic score and need manual grading (the formgrader lists them)."""
+
+    def preprocess(self, nb, resources):
+        flagged = resources.get("introdl_manual", [])
+        if not flagged:
+            return nb, resources
+        from nbgrader.api import Gradebook
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gradebook:
+            for grade_id in flagged:
+                grade = gradebook.find_grade(grade_id, info["notebook"], info["assignment"], info["student"])
+                grade.auto_score = None
+                grade.needs_manual_grade = True
+            gradebook.db.commit()
+        return nb, resources
