@@ -233,7 +233,7 @@ def _check_equal_shards(n_rows, world_size, what):
     if n_rows % world_size:
         raise ValueError(
             f"{what} has {n_rows} rows, which do not split into {world_size} equal shards. "
-            f"Averaging the shard gradients (sum / world_size) gives the full-batch gradient only "
+            f"Averaging the shard gradients (sum / world_size) gives the gradient of the whole mini-batch only "
             f"when every shard has the same number of rows; use a number of rows divisible by "
             f"world_size={world_size} (DistributedSampler pads or drops rows for the same reason)."
         )
