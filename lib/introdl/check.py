@@ -134,21 +134,28 @@ def run_case(spec, function, args):
     """Call the learner's ``function`` on one test's ``args`` as ``spec`` says (through
     ``spec.call`` when it has one), with the exercise's time limit on this one call.
 
+    The time limit applies to each call of ``function`` (a test may call it many times).
     Returns the result, or a ``Failed`` whose message says what went wrong: not implemented yet,
     an exception (with the learner's own lines), out of time, an input changed in place, a result
     sharing memory with an input.
     """
     before = _copies(args)
+
+    def timed(*arguments, **keywords):  # the limit is on each call of the learner's function
+        with _time_limit(spec.time_limit):
+            return function(*arguments, **keywords)
+
     try:
-        with _time_limit(spec.time_limit), warnings.catch_warnings():
+        with warnings.catch_warnings():
             # A warning (NumPy's "overflow in exp" in a run that diverges on purpose) is not a wrong answer.
             warnings.simplefilter("ignore")
-            got = spec.run(function, *args)
+            got = spec.run(timed, *args)
     except NotImplementedError:
         return Failed(f"{spec.name} {NOT_DONE}: replace `raise NotImplementedError()` with your code "
                       f"and run that cell again.")
     except _OutOfTime:
-        return Failed(f"{spec.name} did not return within {spec.time_limit:g} s — does it loop forever?")
+        return Failed(f"{spec.function} did not return within {spec.time_limit:g} s (one call) — does it "
+                      f"loop forever?")
     except Exception as err:
         return Failed(f"{spec.name} raised {type(err).__name__}: {err}\n{_learner_frames(err)}".rstrip())
     names = _argument_names(function, len(args))
@@ -246,7 +253,8 @@ def judge(spec, cases, where):
             place = where(trial)
             tail = f"\nInputs: {place.shapes()}\n{place.reproduce()}" + (f"\nHint: {hint}" if hint else "")
             if isinstance(got, Failed):
-                message = f"{got.message} ({place.title()}){tail}"
+                first, _, rest = got.message.partition("\n")
+                message = f"{first} ({place.title()})" + (f"\n{rest}" if rest else "") + tail
                 break
             try:
                 if index is not None:

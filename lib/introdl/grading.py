@@ -42,7 +42,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from nbconvert.preprocessors import Preprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor
 from nbformat.v4 import new_output
 from traitlets import Float, Unicode
 
@@ -52,6 +52,7 @@ from introdl.check import Failed, _Where, _copies, judge, points_earned
 MEMORY_LIMIT = 2 * 1024 ** 3   # bytes of address space for one sandbox
 FILE_LIMIT = 64 * 1024 ** 2    # bytes any file the sandbox writes may reach
 STARTUP_SECONDS = 20           # the wall clock's allowance beyond the per-call time limits
+CALLS_PER_TEST = 10            # the wall clock allows each test this many calls at the time limit
 
 # Names whose use in a solution cell sends the notebook to manual grading.
 FLAGGED_NAMES = {
@@ -136,7 +137,7 @@ def run_in_sandbox(spec, sources, tests):
     global _PREFIX
     if _PREFIX is None:
         _PREFIX = _sandbox_prefix()
-    seconds = spec.time_limit * len(tests) + STARTUP_SECONDS
+    seconds = spec.time_limit * CALLS_PER_TEST * len(tests) + STARTUP_SECONDS  # a generous backstop
     with tempfile.TemporaryDirectory(prefix="introdl-grading-") as folder:
         folder = Path(folder)
         (folder / "task.json").write_text(json.dumps({"exercise": spec.id, "sources": sources}))
@@ -210,7 +211,7 @@ def _nbgrader(cell):
     return cell.metadata.get("nbgrader", {})
 
 
-class GradeOutsideKernel(Preprocessor):
+class GradeOutsideKernel(NbGraderPreprocessor):
     """Replaces nbgrader's ``Execute`` in ``Autograde.autograde_preprocessors``: writes each graded
     cell's verdict into its outputs, decided as the module docstring says."""
 
@@ -257,7 +258,7 @@ def _error(text):
     return new_output("error", ename="AssertionError", evalue=text, traceback=["AssertionError: " + text])
 
 
-class FlagForManualGrading(Preprocessor):
+class FlagForManualGrading(NbGraderPreprocessor):
     """After nbgrader's ``SaveAutoGrades``: the grades of cells that ``GradeOutsideKernel`` flagged
     get no automatic score and need manual grading (the formgrader lists them)."""
 
