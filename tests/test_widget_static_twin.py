@@ -56,7 +56,7 @@ PAGE = slider_html([frame(0), frame(120), frame(250)], ["0.01", "0.1", "1"], des
                    alt=["small step: slow", "η = 0.1: converged", "η = 1: diverged at step 3"])
 
 
-def test_without_its_script_the_twin_shows_a_still_frame_and_says_to_run_the_cell():
+def test_without_its_script_the_twin_shows_a_still_frame_and_says_what_to_run():
     # An untrusted notebook in JupyterLab strips <script>: what stays must not be a dead control.
     page = re.sub(r"<script>.*?</script>", "", PAGE, flags=re.S)
     elements = parse(page)
@@ -65,7 +65,8 @@ def test_without_its_script_the_twin_shows_a_still_frame_and_says_to_run_the_cel
     images = [(attrs, hidden) for tag, attrs, hidden in elements if tag == "img"]
     assert len(images) == 1 and not images[0][1]
     assert images[0][0]["alt"] == "η = 0.1: converged"
-    assert "Run this cell to move the slider" in page
+    # The explorer's cell needs the cells before it: running it alone would fail with a NameError.
+    assert "To move the slider, run the cells above and this one, or Run All." in page
 
 
 def test_the_script_swaps_the_hidden_parts():
@@ -114,7 +115,7 @@ def test_an_explorer_completes_its_alt_text_per_frame_and_explains_itself_in_pla
     assert explorer.alt_text(2.0) == "loss curves, dropout rate p = 2: gap 0.20"
     bundle = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle  # live in a kernel
-    assert "run the cell" in bundle["text/plain"] and "dropout rate p = 1: gap 0.10" in bundle["text/plain"]
+    assert "run the cells above and this one, or Run All" in bundle["text/plain"] and "dropout rate p = 1: gap 0.10" in bundle["text/plain"]
     assert 'alt="loss curves, dropout rate p = 1: gap 0.10"' in bundle["text/html"]
 
 

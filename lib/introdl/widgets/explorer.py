@@ -6,7 +6,7 @@ twin (see ``static_twin``) as text/html, which the website shows, so the slider 
 """
 import numpy as np
 
-from .static_twin import crop_panels, figure_to_png, slider_html
+from .static_twin import RUN_NOTE, crop_panels, figure_to_png, slider_html
 
 
 class Explorer:
@@ -97,12 +97,19 @@ class Explorer:
     def _repr_mimebundle_(self, include=None, exclude=None):
         """The live widget, its static twin (text/html) and a line of plain text.
 
-        A notebook stores only the last two (scripts/execute_notebooks.py drops the widget view,
-        whose state is not stored), so a chapter opened before it is run shows the static twin.
+        The widget's view is written here as both ipywidgets 7 (Colab's) and 8 write it, protocol
+        version 2.0 and the model's id: ipywidgets 8 displays a widget through
+        ``_repr_mimebundle_`` and 7 through ``_ipython_display_``, so neither method is there in
+        both. A notebook keeps only the last two: scripts/execute_notebooks.py drops the view,
+        whose state is not stored, and so does ``introdl.widgets.saving`` when Jupyter saves the
+        notebook. A chapter opened before it is run, or reopened after a save, shows the twin.
         """
-        bundle = self.widget()._repr_mimebundle_()
-        bundle["text/html"] = self.static_html()
+        widget = self.widget()
         start = self.grid[self.initial_index]
-        bundle["text/plain"] = (f"An explorer with a slider for {self.description} (run the cell in a notebook "
-                                f"to move it); shown: {self.alt_text(start)}")
-        return bundle
+        return {
+            "application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0,
+                                                         "model_id": widget.model_id},
+            "text/html": self.static_html(),
+            "text/plain": (f"An explorer with a slider for {self.description}; to move it, {RUN_NOTE}. "
+                           f"Shown: {self.alt_text(start)}"),
+        }

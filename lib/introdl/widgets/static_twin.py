@@ -16,6 +16,11 @@ import numpy as np
 from PIL import Image
 
 
+# What a reader must run before a slider moves: the explorer's cell needs the names that the
+# cells before it define, so running it alone fails.
+RUN_NOTE = "run the cells above and this one, or Run All"
+
+
 def figure_to_png(figure, *, dpi=80, palette=False):
     """The figure as PNG bytes (closing it). No software version is written, so bytes are stable.
 
@@ -74,7 +79,7 @@ def slider_html(frames, labels, *, description, readouts=None, initial_index=0, 
     text follows the frame. The arrow keys move the slider.
 
     Where the inline script cannot run (a notebook opened in JupyterLab before it is trusted,
-    which strips scripts), the slider stays hidden and a line says to run the cell: the reader
+    which strips scripts), the slider stays hidden and a line says what to run: the reader
     sees the initial frame, its readout and that line, never a control that does nothing.
     """
     if not frames or len(frames) != len(labels):
@@ -112,7 +117,7 @@ def slider_html(frames, labels, *, description, readouts=None, initial_index=0, 
 <span class="introdl-explorer-value">{e(str(labels[i]))}</span>
 </div>
 </div>
-<div class="introdl-explorer-note" style="font-style:italic">Run this cell to move the slider. Shown: {e(valuetexts[i])}.</div>
+<div class="introdl-explorer-note" style="font-style:italic">To move the slider, {RUN_NOTE}. Shown: {e(valuetexts[i])}.</div>
 <div class="introdl-explorer-readout" aria-live="polite" style="min-height:1.4em">{e(readouts[i])}</div>
 <div class="introdl-explorer-frames" style="display:flex;flex-wrap:wrap;align-items:flex-start">
 {images}
