@@ -1,59 +1,16 @@
-"""Shared test helpers: the devices to run on and how closely torch must agree with NumPy.
-
-The rule for every parity test:
-
-* the NumPy reference always runs in float64;
-* torch runs in ``introdl.torch_twin.default_dtype(device)``: float64 on the CPU, where the two
-  must agree to 1e-12 (relative), and float32 on CUDA, where 1e-5 is what float32 arithmetic can
-  honestly promise. Both numbers come from the library: ``introdl.torch_twin.tolerance(device)``,
-  and the difference is the library's one ``introdl.gradcheck.relative_error``.
-
-Use the ``device`` fixture to run a test on every device, and ``assert_close`` to compare::
-
-    def test_sigmoid(device):
-        z = np.random.default_rng(0).normal(size=(4, 3))
-        assert_close(F.sigmoid(z), torch.sigmoid(to_tensor(z, device)), device)
-
-The helpers are plain functions, so a test module imports them: ``from conftest import ...``.
-"""
-import numpy as np
+"""Fixtures for the library tests; the parity helpers live in tests/torch_parity.py."""
 import pytest
-import torch
 from hypothesis import settings
 
-from introdl.gradcheck import relative_error
-from introdl.torch_twin import default_dtype as torch_dtype  # float64 on the CPU, float32 on CUDA
-from introdl.torch_twin import to_numpy, tolerance
+from torch_parity import DEVICES
 
 # Property tests explore the same examples on every run and every machine, so a failure seen
 # once is seen again; no example database is written into the checkout.
 settings.register_profile("deterministic", derandomize=True, database=None, deadline=None)
 settings.load_profile("deterministic")
 
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-__all__ = ["DEVICES", "assert_close", "relative_error", "to_numpy", "to_tensor", "tolerance", "torch_dtype"]
-
 
 @pytest.fixture(params=DEVICES)
 def device(request):
     """Each device in DEVICES in turn: "cpu", and "cuda" when a GPU is visible."""
     return request.param
-
-
-def to_tensor(array, device, *, requires_grad=False):
-    """A copy of ``array`` as a tensor on ``device`` in that device's dtype (integers stay integers)."""
-    array = np.asarray(array)
-    dtype = torch_dtype(device) if np.issubdtype(array.dtype, np.floating) else None
-    return torch.tensor(array, dtype=dtype, device=device, requires_grad=requires_grad)
-
-
-def assert_close(numpy_array, torch_tensor, device, *, rtol=None, what="value"):
-    """Fail unless the NumPy result and the torch result agree within ``tolerance(device)``."""
-    rtol = tolerance(device) if rtol is None else rtol
-    if isinstance(torch_tensor, torch.Tensor):
-        torch_tensor = to_numpy(torch_tensor)
-    difference = relative_error(numpy_array, torch_tensor)
-    assert difference <= rtol, (
-        f"{what}: max relative difference {difference:.3e} exceeds {rtol:.0e} on {device}"
-    )

@@ -1,6 +1,6 @@
 """introdl.functional against PyTorch: values against torch's functions, derivatives against autograd.
 
-The NumPy side runs in float64; torch runs on every device in DEVICES (see conftest.py).
+The NumPy side runs in float64; torch runs on every device in DEVICES (see torch_parity.py).
 """
 import contextlib
 import warnings
@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as TF
 
-from conftest import assert_close, relative_error, to_numpy, to_tensor, tolerance
+from torch_parity import assert_close, relative_error, to_numpy, to_tensor, tolerance
 from introdl import functional as F
 
 SEEDS = [0, 1, 2]
@@ -56,7 +56,7 @@ def test_every_public_function_is_tested_here():
     """A function added to introdl.functional needs a parity test in this file too."""
     tested = {f for functions in ACTIVATIONS.values() for f in functions[:2]}
     tested |= {f for functions in LOSSES.values() for f in functions[:2]}
-    tested |= {F.softmax, F.log_softmax, F.linear, F.dense_forward, F.dense_backward}
+    tested |= {F.softmax, F.log_softmax, F.linear, F.linear_backward}
     public = {value for name, value in vars(F).items()
               if callable(value) and not name.startswith("_") and getattr(value, "__module__", None) == F.__name__}
     assert public == tested, f"untested: {sorted(f.__name__ for f in public - tested)}"
@@ -181,7 +181,7 @@ def test_binary_cross_entropy_is_accurate_for_confident_predictions(device):
 # ---------------------------------------------------------------- the dense layer
 @pytest.mark.parametrize("n, n_in, n_out", [(1, 1, 1), (5, 3, 2), (16, 8, 4)])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_dense_forward_and_backward_match_torch(n, n_in, n_out, seed, device):
+def test_linear_and_its_backward_match_torch(n, n_in, n_out, seed, device):
     rng = np.random.default_rng(seed)
     x, weight, bias = rng.normal(size=(n, n_in)), rng.normal(size=(n_out, n_in)), rng.normal(size=n_out)
     grad_output = rng.normal(size=(n, n_out))
@@ -190,8 +190,8 @@ def test_dense_forward_and_backward_match_torch(n, n_in, n_out, seed, device):
     out = TF.linear(xt, wt, bt)
     out.backward(to_tensor(grad_output, device))
 
-    assert_close(F.dense_forward(x, weight, bias), out, device, what="dense forward")
-    grad_x, grad_w, grad_b = F.dense_backward(grad_output, x, weight)
+    assert_close(F.linear(x, weight, bias), out, device, what="linear")
+    grad_x, grad_w, grad_b = F.linear_backward(grad_output, x, weight)
     assert_close(grad_x, xt.grad, device, what="∂L/∂x")
     assert_close(grad_w, wt.grad, device, what="∂L/∂W")
     assert_close(grad_b, bt.grad, device, what="∂L/∂b")
@@ -371,5 +371,13 @@ def test_linear_matches_torch_with_and_without_bias(bias, device):
     x, weight, b = rng.normal(size=(5, 4)), rng.normal(size=(3, 4)), rng.normal(size=3)
     expected = TF.linear(to_tensor(x, device), to_tensor(weight, device), to_tensor(b, device) if bias else None)
     assert_close(F.linear(x, weight, b if bias else None), expected, device)
-    if bias:
-        np.testing.assert_array_equal(F.dense_forward(x, weight, b), F.linear(x, weight, b))
+
+
+def test_linear_of_an_empty_batch_is_empty_as_in_torch():
+    weight, bias = np.ones((3, 4)), np.zeros(3)
+    expected = TF.linear(torch.zeros(0, 4, dtype=torch.float64), torch.as_tensor(weight), torch.as_tensor(bias))
+    assert F.linear(np.zeros((0, 4)), weight, bias).shape == tuple(expected.shape) == (0, 3)
+
+
+def test_the_dense_layer_has_one_name():
+    assert not hasattr(F, "dense_forward") and not hasattr(F, "dense_backward")

@@ -7,10 +7,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import DEVICES, torch_dtype
+from torch_parity import DEVICES, torch_dtype
 from introdl import data, nn, optim
 from introdl.gradcheck import relative_error
-from introdl._validation import NonFiniteError
+from introdl import NonFiniteError
 
 NAMES = ["SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW"]
 
@@ -21,7 +21,7 @@ NAMES = ["SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW"]
 SHAPES = [(3,), (2, 4), (5,)]
 SIZE = sum(int(np.prod(shape)) for shape in SHAPES)
 STEPS = 300
-# Looser than conftest's one-operation tolerances: a trajectory compounds 300 steps of rounding.
+# Looser than torch_parity's one-operation tolerances: a trajectory compounds 300 steps of rounding.
 # Measured: ~5e-16 in float64 on the CPU; ~4e-6 for torch in float32 (on the CPU) against float64.
 TRAJECTORY_TOLERANCE = {"cpu": 1e-9, "cuda": 1e-4}
 LR_CHANGE_AT = 150  # lr is halved here on both sides: a change between steps must take effect
@@ -76,7 +76,7 @@ def run_parity(name, kwargs, device="cpu", dtype=torch.float64, steps=STEPS):
     worst = 0.0
     for step in range(steps):
         if step == LR_CHANGE_AT:
-            ours.lr = ours.lr / 2
+            ours.param_groups[0]["lr"] /= 2
             theirs.param_groups[0]["lr"] /= 2
         torch_values = [p.detach().cpu().double().numpy() for p in torch_params]
         grads_ours = _gradients([p.data for p in ours_params], step, sign)
@@ -290,8 +290,8 @@ def test_repeated_parameter_raises():
 def test_parameters_may_come_from_a_generator_and_a_model():
     model = nn.Sequential(nn.Linear(2, 3, rng=np.random.default_rng(0)), nn.ReLU(),
                           nn.Linear(3, 1, rng=np.random.default_rng(1)))
-    assert len(optim.Adam(p for p in model.parameters()).params) == 4
-    assert len(optim.Adam(model.parameters()).params) == 4
+    assert len(optim.Adam(p for p in model.parameters()).param_groups[0]["params"]) == 4
+    assert len(optim.Adam(model.parameters()).param_groups[0]["params"]) == 4
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,15 +326,17 @@ def test_lr_can_change_between_steps(name):
     p = nn.Parameter(np.ones(3))
     optimizer = getattr(optim, name)([p])
     p.grad = np.array([1.0, -2.0, 3.0])
-    optimizer.lr = 0.0
+    optimizer.param_groups[0]["lr"] = 0.0  # as torch's schedulers and users do it
     optimizer.step()
     np.testing.assert_array_equal(p.data, np.ones(3))  # no step at all with η = 0
-    optimizer.lr = 0.1
+    optimizer.param_groups[0]["lr"] = 0.1
     optimizer.step()
     assert not np.array_equal(p.data, np.ones(3))
-    with pytest.raises(ValueError, match="lr"):
-        optimizer.lr = -0.1
-    assert optimizer.lr == 0.1
+    before = p.data.copy()
+    optimizer.param_groups[0]["lr"] = -0.1
+    with pytest.raises(ValueError, match=r'param_groups\[0\]\["lr"\] must be in \[0, inf\], got -0.1'):
+        optimizer.step()
+    np.testing.assert_array_equal(p.data, before)
 
 
 def test_step_returns_what_the_closure_returns():
@@ -462,7 +464,6 @@ def test_state_is_keyed_by_parameter_and_state_dict_has_torchs_layout(name, kwar
     # optimizer.state[p], and the i-th parameter's state under the key i in state_dict().
     for i, (p, q) in enumerate(zip(ours_params, torch_params)):
         assert set(ours.state[p]) == set(theirs.state[q])
-        assert ours.state[i] is ours.state[p]
     mine, torchs = ours.state_dict(), theirs.state_dict()
     assert set(mine) == set(torchs) == {"state", "param_groups"}
     assert set(mine["state"]) == set(torchs["state"]) == {0, 1, 2}
@@ -478,27 +479,18 @@ def test_state_is_keyed_by_parameter_and_state_dict_has_torchs_layout(name, kwar
     assert ours.param_groups[0]["params"] == ours_params
 
 
-def test_param_groups_lr_and_optimizer_lr_are_one_number():
-    p = nn.Parameter(np.ones(3))
-    optimizer = optim.SGD([p], lr=0.1)
-    optimizer.param_groups[0]["lr"] = 0.0  # as torch's schedulers and users do it
-    assert optimizer.lr == 0.0
-    p.grad = np.ones(3)
-    optimizer.step()
-    np.testing.assert_array_equal(p.data, np.ones(3))
-    optimizer.lr = 0.5
-    assert optimizer.param_groups[0]["lr"] == 0.5
-    optimizer.param_groups[0]["lr"] = -1.0
-    with pytest.raises(ValueError, match=r'param_groups\[0\]\["lr"\] must be in \[0, inf\], got -1.0'):
-        optimizer.step()
+def test_the_learning_rate_has_one_name_as_in_torch():
+    optimizer = optim.SGD([nn.Parameter(np.ones(3))], lr=0.1)
+    assert optimizer.param_groups[0]["lr"] == 0.1
+    assert not hasattr(optimizer, "lr") and not hasattr(torch.optim.SGD([torch.ones(1)], lr=0.1), "lr")
 
 
 def test_state_rejects_a_parameter_of_another_optimizer():
     optimizer = optim.SGD([nn.Parameter(np.ones(3))], lr=0.1)
     with pytest.raises(KeyError, match="keyed by the optimizer's Parameters"):
         optimizer.state[nn.Parameter(np.ones(3))]
-    with pytest.raises(KeyError, match="only 1 parameters"):
-        optimizer.state[1]
+    with pytest.raises(KeyError, match="keyed by the optimizer's Parameters, got int 0"):
+        optimizer.state[0]  # torch's state is keyed by the parameter only; state_dict() numbers them
 
 
 def _digits_run(make_optimizer, steps, start=None):
@@ -587,3 +579,112 @@ def test_load_state_dict_rejects_a_state_dict_that_does_not_fit(change, match):
     change(state_dict)
     with pytest.raises(ValueError, match=match):
         optim.SGD([nn.Parameter(np.ones(3)), nn.Parameter(np.ones(2))], lr=0.1, momentum=0.9).load_state_dict(state_dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Non-finite numbers: computed as torch computes them where torch stays finite, refused otherwise.
+# ---------------------------------------------------------------------------------------------
+
+NON_FINITE_CONFIGS = {
+    "SGD-momentum": ("SGD", dict(lr=0.1, momentum=0.9)), "Adagrad": ("Adagrad", {}),
+    "Adadelta": ("Adadelta", {}), "RMSprop": ("RMSprop", {}), "RMSprop-centered": ("RMSprop", dict(centered=True)),
+    "Adam": ("Adam", {}), "Adam-amsgrad": ("Adam", dict(amsgrad=True)), "AdamW": ("AdamW", {}),
+}
+
+
+def _torch_steps(name, kwargs, start, grads):
+    """torch.optim's parameter and state after one step per gradient, as float64 arrays."""
+    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    optimizer = getattr(torch.optim, name)([p], **kwargs)
+    for g in grads:
+        p.grad = torch.tensor(g, dtype=torch.float64)
+        optimizer.step()
+    state = {key: value.numpy() for key, value in optimizer.state[p].items() if value.ndim > 0}
+    return p.detach().numpy(), state
+
+
+@pytest.mark.parametrize("magnitude", [1e150, 1e155, 1e157, 1e158, 1e200])
+@pytest.mark.parametrize("config", NON_FINITE_CONFIGS)
+def test_a_huge_gradient_steps_as_torch_does_or_is_refused_where_torch_goes_non_finite(config, magnitude):
+    """Adam at |g| = 1e155 takes torch's normal step: (1 - β₂)·g is formed before squaring.
+    Where torch's parameter or state becomes infinite (g² overflows even after scaling), the step is refused."""
+    name, kwargs = NON_FINITE_CONFIGS[config]
+    start, grads = np.array([1.0, -2.0, 0.5]), [np.array([magnitude, -magnitude, 1.0])] * 2
+    expected, expected_state = _torch_steps(name, kwargs, start, grads)
+    p = nn.Parameter(start)
+    optimizer = getattr(optim, name)([p], **kwargs)
+    torch_finite = np.isfinite(expected).all() and all(np.isfinite(v).all() for v in expected_state.values())
+    if torch_finite:
+        for g in grads:
+            p.grad = g
+            optimizer.step()
+        assert relative_error(p.data, expected) <= 1e-12
+        for key, value in expected_state.items():
+            assert relative_error(optimizer.state[p][key], value) <= 1e-12, key
+    else:
+        p.grad = grads[0]
+        with pytest.raises(NonFiniteError, match=r"too large to square|the step overflows"):
+            for g in grads:
+                p.grad = g
+                optimizer.step()
+        assert np.isfinite(p.data).all() and all(np.isfinite(v).all() for v in optimizer.state[p].values()
+                                                 if isinstance(v, np.ndarray))
+
+
+def test_adam_at_1e155_takes_torchs_step_and_centred_rmsprop_at_1e158_is_refused():
+    """The two cases of the issue, named: torch stays finite for the first, its state overflows for the second."""
+    g = np.array([1e155, -1e155])
+    expected, _ = _torch_steps("Adam", {}, np.array([1.0, -2.0]), [g])
+    p = nn.Parameter(np.array([1.0, -2.0]))
+    p.grad = g
+    optim.Adam([p]).step()
+    assert relative_error(p.data, expected) <= 1e-12 and not np.allclose(p.data, [1.0, -2.0])
+    _, torch_state = _torch_steps("RMSprop", dict(centered=True), np.array([1.0, -2.0]), [g * 1000])
+    assert np.isinf(torch_state["square_avg"]).all()
+    p.grad = g * 1000
+    with pytest.raises(NonFiniteError, match=r'state\["square_avg"\].*too large to square: its largest \|g\| is 1e\+158'):
+        optim.RMSprop([p], centered=True).step()
+
+
+@pytest.mark.parametrize("name", ["Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW"])
+def test_eps_0_with_a_zero_second_moment_is_refused_where_torch_gives_nan(name):
+    start = np.array([1.0, -2.0])
+    grads = [np.array([0.0, 1.0])]
+    expected, _ = _torch_steps(name, dict(eps=0.0), start, grads)
+    assert np.isnan(expected[0])  # torch: 0 / 0
+    p = nn.Parameter(start)
+    p.grad = grads[0]
+    optimizer = getattr(optim, name)([p], eps=0.0)
+    with pytest.raises(NonFiniteError, match=rf"{name}.step\(\) would make the parameter.*eps = 0 and a running "
+                                             r"average of squared gradients that is 0"):
+        optimizer.step()
+    np.testing.assert_array_equal(p.data, start)
+    assert optimizer.state[p] == {}
+
+
+def test_sgd_whose_step_overflows_is_refused_where_torch_gives_inf():
+    start, g = np.array([1.0, -2.0]), np.array([1e10, 1.0])
+    expected, _ = _torch_steps("SGD", dict(lr=1e300), start, [g])
+    assert np.isinf(expected[0])
+    p = nn.Parameter(start)
+    p.grad = g
+    with pytest.raises(NonFiniteError, match=r"SGD.step\(\) would make the parameter of parameter 0 NaN or "
+                                             r"infinite: the step overflows \(lr = 1e\+300"):
+        optim.SGD([p], lr=1e300).step()
+    np.testing.assert_array_equal(p.data, start)
+
+
+def test_a_refused_step_changes_no_parameter_at_all():
+    first, second = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+    optimizer = optim.Adam([first, second], eps=0.0)
+    first.grad, second.grad = np.ones(2), np.zeros(2)  # the second parameter's update is 0 / 0
+    with pytest.raises(NonFiniteError, match="parameter 1"):
+        optimizer.step()
+    np.testing.assert_array_equal(first.data, np.ones(2))
+    assert optimizer.state[first] == {} and optimizer.steps_taken == 0
+
+
+def test_non_finite_error_is_public():
+    import introdl
+    assert introdl.NonFiniteError is optim.NonFiniteError is NonFiniteError
+    assert issubclass(NonFiniteError, ValueError)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import DEVICES, assert_close, to_tensor, torch_dtype
+from torch_parity import DEVICES, assert_close, to_tensor, torch_dtype
 from introdl import nn, torch_twin
 
 
@@ -62,14 +62,14 @@ def test_tensor_and_numpy_copy_rather_than_share_memory():
     np.testing.assert_array_equal(array, [1.0, 2.0, 3.0])
 
     for source in (torch.tensor([1.0, 2.0], dtype=torch.float64), torch.tensor([1, 2])):
-        back = torch_twin.numpy(source)
+        back = torch_twin.to_numpy(source)
         back += 1
         assert source.tolist() == [1, 2]
 
 
-def test_numpy_returns_float64_from_any_float_tensor(device):
+def test_to_numpy_returns_float64_from_any_float_tensor(device):
     t = torch.tensor([0.5, 0.25], dtype=torch.float32, device=device)
-    array = torch_twin.numpy(t)
+    array = torch_twin.to_numpy(t)
     assert isinstance(array, np.ndarray) and array.dtype == np.float64
     np.testing.assert_array_equal(array, [0.5, 0.25])
 
@@ -226,9 +226,9 @@ def test_from_torch_rejects_an_unknown_layer_by_name(module, name):
         torch_twin.from_torch(module)
 
 
-def test_to_numpy_is_the_name_and_numpy_the_old_alias():
+def test_to_numpy_is_the_one_name():
     t = torch.tensor([1.5, 2.5], dtype=torch.float32)
-    assert torch_twin.numpy is torch_twin.to_numpy
+    assert not hasattr(torch_twin, "numpy")
     array = torch_twin.to_numpy(t)
     assert array.dtype == np.float64 and array.tolist() == [1.5, 2.5]
 
@@ -239,14 +239,10 @@ def test_tolerance_is_1e_12_in_float64_on_the_cpu_and_float32s_on_cuda():
     assert torch_twin.tolerance() == torch_twin.tolerance(torch_twin.device())
 
 
-def test_a_module_used_at_two_places_stays_shared_both_ways():
-    rng = np.random.default_rng(5)
-    act, square = nn.Tanh(), nn.Linear(3, 3, rng=rng)
-    model = nn.Sequential(square, act, square, act)
-    twin = torch_twin.to_torch(model, on_device="cpu")
-    assert twin[0] is twin[2] and twin[1] is twin[3] and len(list(twin.parameters())) == 2
-    back = torch_twin.from_torch(twin)
-    assert back[0] is back[2] and back[1] is back[3] and len(back.parameters()) == 2
+def test_a_torch_module_used_at_two_places_is_refused_not_unshared():
+    square, act = torch.nn.Linear(3, 3), torch.nn.Tanh()
+    with pytest.raises(ValueError, match="one Linear object at two places"):
+        torch_twin.from_torch(torch.nn.Sequential(square, act, square))
 
 
 def test_from_torch_state_dict_loads_a_torch_checkpoint():

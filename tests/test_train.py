@@ -5,7 +5,7 @@ import torch
 
 from introdl import data, nn, optim, torch_twin
 from introdl.train import (DivergedError, EarlyStopping, accuracy, batches_per_epoch, evaluate_loss,
-                           fit, minibatches)
+                           fit, minibatches, predict)
 
 
 def small_mlp(rng, inputs=2, hidden=16, outputs=2):
@@ -60,7 +60,7 @@ def test_fit_solves_two_moons():
     assert history.epochs_run == 60 and history.stopped_epoch is None
     assert history.steps == 60 * batches_per_epoch(400, 32)
     assert history.train_loss[-1] < 0.1 * history.train_loss[0]
-    assert accuracy(model, X, y) > 0.97
+    assert accuracy(model, X, y, outputs="logits") > 0.97
 
 
 def test_fit_records_validation_loss_in_eval_mode():
@@ -231,7 +231,7 @@ class LineThenSigmoid(nn.Module):
 
 def test_accuracy_reads_the_decision_rule_from_its_argument_not_from_class_names():
     line, X, y = perfect_line()
-    assert accuracy(line, X, y) == 1.0  # default: one output is a logit, class 1 when > 0
+    assert accuracy(line, X, y, outputs="logits") == 1.0  # one output is a logit, class 1 when > 0
     for model in (nn.Sequential(line, nn.Sigmoid()), nn.Sequential(nn.Sequential(line, nn.Sigmoid())),
                   LineThenSigmoid(line)):
         assert accuracy(model, X, y, outputs="probabilities") == 1.0, model
@@ -243,7 +243,57 @@ def test_accuracy_with_several_outputs_takes_the_argmax():
     model = small_mlp(rng, outputs=3)
     X, y = rng.normal(size=(30, 2)), rng.integers(0, 3, size=30)
     expected = np.mean(model(X).argmax(axis=1) == y)
-    assert accuracy(model, X, y) == accuracy(model, X, y, outputs="probabilities") == expected
+    assert accuracy(model, X, y, outputs="logits") == accuracy(model, X, y, outputs="probabilities") == expected
+
+
+def test_accuracy_has_no_default_for_what_the_outputs_mean():
+    """A sigmoid's outputs read as logits are all "class 1": 0.5 for a perfect classifier, silently."""
+    line, X, y = perfect_line()
+    model = nn.Sequential(line, nn.Sigmoid())
+    with pytest.raises(TypeError, match="outputs"):
+        accuracy(model, X, y)
+    assert accuracy(model, X, y, outputs="probabilities") == 1.0
+
+
+def test_predict_on_no_examples_gives_torchs_empty_output():
+    rng = np.random.default_rng(6)
+    model = small_mlp(rng, outputs=3)
+    expected = torch_twin.to_torch(model, on_device="cpu")(torch.zeros(0, 2, dtype=torch.float64))
+    out = predict(model, np.zeros((0, 2)))
+    assert out.shape == tuple(expected.shape) == (0, 3)
+
+
+@pytest.mark.parametrize("measure", [lambda m, X, y: evaluate_loss(m, nn.CrossEntropyLoss(), X, y),
+                                     lambda m, X, y: accuracy(m, X, y, outputs="logits")],
+                         ids=["evaluate_loss", "accuracy"])
+def test_a_mean_over_no_examples_is_refused_not_nan(measure):
+    model = small_mlp(np.random.default_rng(7), outputs=3)
+    with pytest.raises(ValueError, match="needs at least one example, got X with 0 rows"):
+        measure(model, np.zeros((0, 2)), np.zeros(0, dtype=int))
+
+
+def test_predict_restores_each_modules_own_mode():
+    """MC dropout: the model in eval mode, one dropout layer in training mode; predict keeps both."""
+    rng = np.random.default_rng(8)
+    model = nn.Sequential(nn.Linear(2, 4, rng=rng), nn.Dropout(0.5, rng=rng), nn.Linear(4, 2, rng=rng),
+                          nn.Dropout(0.5, rng=rng))
+    model.eval()
+    model[1].train()
+    predict(model, rng.normal(size=(5, 2)))
+    assert [m.training for m in model] == [False, True, False, False] and not model.training
+
+
+def test_fit_names_eps_0_as_the_cause_not_the_learning_rate():
+    """An input feature that is always 0 gives its weights a zero gradient; Adam with eps = 0 divides 0 by 0."""
+    rng = np.random.default_rng(9)
+    X, y = rng.normal(size=(16, 2)), rng.integers(0, 2, 16)
+    X[:, 1] = 0.0
+    model = small_mlp(rng)
+    with pytest.raises(DivergedError, match=r"training stopped at step 1 \(epoch 1\): Adam.step\(\) would make "
+                                            r"the parameter .*eps = 0") as caught:
+        fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), eps=0.0), X, y,
+            epochs=1, batch_size=16, rng=rng)
+    assert "smaller learning rate" not in str(caught.value)
 
 
 @pytest.mark.parametrize("labels, outputs, match", [
@@ -280,7 +330,7 @@ def test_fit_steps_a_learning_rate_schedule_once_per_epoch_as_torch_does():
     schedule = optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
     fit(model, nn.CrossEntropyLoss(), optimizer, X, y, epochs=5, batch_size=16, rng=np.random.default_rng(7),
         scheduler=schedule)
-    assert schedule.last_epoch == 5 and optimizer.lr == 0.5 * 0.5 ** 2
+    assert schedule.last_epoch == 5 and optimizer.param_groups[0]["lr"] == 0.5 * 0.5 ** 2
 
     torch_opt = torch.optim.SGD(twin.parameters(), lr=0.5, momentum=0.9)
     torch_schedule = torch.optim.lr_scheduler.StepLR(torch_opt, step_size=2, gamma=0.5)

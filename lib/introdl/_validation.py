@@ -7,9 +7,7 @@ import numbers
 
 import numpy as np
 
-
-class NonFiniteError(ValueError):
-    """An array that should hold finite numbers holds NaN or infinity."""
+from .errors import NonFiniteError
 
 
 def as_float_array(x, name, *, ndim=None, allow_empty=False, finite=True):

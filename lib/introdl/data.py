@@ -19,7 +19,7 @@ def two_moons(n_samples=200, *, noise=0.1, rng=None):
 
     Args: n_samples (int ≥ 2, default 200); noise (float ≥ 0, default 0.1): the standard deviation
     of the Gaussian noise added to each point; rng (default None).
-    Returns: X (n_samples, 2) float64, y (n_samples,) int64. Introduced in chapter 1.
+    Returns: X (n_samples, 2) float64, y (n_samples,) int64.
     Source: https://scikit-learn.org/stable/modules/generated/sklearn.datasets.make_moons.html
     """
     check_positive_int(n_samples, "n_samples", minimum=2)
@@ -35,7 +35,7 @@ def circles(n_samples=200, *, noise=0.05, factor=0.5, rng=None):
 
     Args: n_samples (int ≥ 2, default 200); noise (float ≥ 0, default 0.05); factor (float in (0, 1),
     default 0.5): the small radius over the large one; rng (default None).
-    Returns: X (n_samples, 2) float64, y (n_samples,) int64. Introduced in chapter 2.
+    Returns: X (n_samples, 2) float64, y (n_samples,) int64.
     Source: https://scikit-learn.org/stable/modules/generated/sklearn.datasets.make_circles.html
     """
     check_positive_int(n_samples, "n_samples", minimum=2)
@@ -54,7 +54,7 @@ def linearly_separable(n_samples=200, *, margin=0.5, rng=None):
     ``margin``: the few Gaussian draws that would stray into the gap are drawn again.
 
     Args: n_samples (int ≥ 2, default 200); margin (float ≥ 0, default 0.5); rng (default None).
-    Returns: X (n_samples, 2) float64, y (n_samples,) int64, in random order. Introduced in chapter 1.
+    Returns: X (n_samples, 2) float64, y (n_samples,) int64, in random order.
     """
     check_positive_int(n_samples, "n_samples", minimum=2)
     check_number(margin, "margin", low=0.0)
@@ -77,7 +77,7 @@ def regression_1d(n_samples=100, *, noise=0.1, rng=None):
 
     Args: n_samples (int ≥ 2, default 100); noise (float ≥ 0, default 0.1): the noise's standard
     deviation; rng (default None).
-    Returns: X (n_samples, 1) float64, y (n_samples,) float64. Introduced in chapter 5.
+    Returns: X (n_samples, 1) float64, y (n_samples,) float64.
     """
     check_positive_int(n_samples, "n_samples", minimum=2)
     check_number(noise, "noise", low=0.0)
@@ -90,7 +90,7 @@ def regression_1d(n_samples=100, *, noise=0.1, rng=None):
 def digits():
     """scikit-learn's bundled 8×8 handwritten digits: X (1797, 64) scaled to [0, 1], y (1797,) in 0..9.
 
-    No network needed: the data ship with scikit-learn. Introduced in chapter 6.
+    No network needed: the data ship with scikit-learn.
     Source: https://scikit-learn.org/stable/modules/generated/sklearn.datasets.load_digits.html
     """
     from sklearn.datasets import load_digits
@@ -112,7 +112,7 @@ def train_test_split(X, y, *, test_size=0.25, rng=None, stratify=True):
         ValueError: X and y of different lengths, a test_size out of range, or (stratified) a
         class with fewer than 2 examples.
 
-    Introduced in chapter 8. Source:
+    Source:
     https://scikit-learn.org/stable/modules/generated/sklearn.model_selection.train_test_split.html
     """
     X, y = np.asarray(X), np.asarray(y)
@@ -139,7 +139,7 @@ def train_test_split(X, y, *, test_size=0.25, rng=None, stratify=True):
 def digits_overfitting_split(n_train=150, *, rng=None):
     """The digits split the book uses to study overfitting: few training examples, many held out.
 
-    Args: n_train (int ≥ 10, default 150); rng (default None). Introduced in chapter 10.
+    Args: n_train (int ≥ 10, default 150); rng (default None).
 
     Returns (X_train, y_train, X_val, y_val, X_test, y_test): n_train training examples (stratified,
     so every digit appears), and the rest shared evenly between a validation set (for choosing

@@ -31,7 +31,7 @@ def sigmoid(z):
     """σ(z) = 1 / (1 + e^(−z)), elementwise. z: any shape; returns the same shape.
 
     For z < 0 we use the equal form e^z / (1 + e^z), so ``exp`` only ever sees −|z| ≤ 0.
-    Introduced in chapter 1. Source: https://pytorch.org/docs/stable/generated/torch.sigmoid.html
+    Source: https://pytorch.org/docs/stable/generated/torch.sigmoid.html
     """
     z = as_float_array(z, "z", allow_empty=True)
     e = np.exp(-np.abs(z))
@@ -39,31 +39,31 @@ def sigmoid(z):
 
 
 def sigmoid_derivative(z):
-    """dσ/dz = σ(z) (1 − σ(z)). z: any shape. Introduced in chapter 2."""
+    """dσ/dz = σ(z) (1 − σ(z)). z: any shape."""
     s = sigmoid(z)
     return s * (1.0 - s)
 
 
 def tanh(z):
-    """tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z)), elementwise. z: any shape. Introduced in chapter 2."""
+    """tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z)), elementwise. z: any shape."""
     z = as_float_array(z, "z", allow_empty=True)
     return np.tanh(z)
 
 
 def tanh_derivative(z):
-    """d tanh/dz = 1 − tanh(z)². z: any shape. Introduced in chapter 2."""
+    """d tanh/dz = 1 − tanh(z)². z: any shape."""
     t = tanh(z)
     return 1.0 - t * t
 
 
 def relu(z):
-    """ReLU(z) = max(0, z), elementwise. z: any shape. Introduced in chapter 2."""
+    """ReLU(z) = max(0, z), elementwise. z: any shape."""
     z = as_float_array(z, "z", allow_empty=True)
     return np.maximum(z, 0.0)
 
 
 def relu_derivative(z):
-    """dReLU/dz = 1 where z > 0, else 0 (at z = 0 we take 0, as PyTorch does). Introduced in chapter 2."""
+    """dReLU/dz = 1 where z > 0, else 0 (at z = 0 we take 0, as PyTorch does)."""
     z = as_float_array(z, "z", allow_empty=True)
     return (z > 0).astype(z.dtype)
 
@@ -74,7 +74,7 @@ def softmax(z, axis=-1):
     returns the same shape.
 
     Subtracting max(z) first changes nothing mathematically (it cancels) but keeps e^z ≤ 1.
-    Introduced in chapter 4. Source: https://pytorch.org/docs/stable/generated/torch.nn.functional.softmax.html
+    Source: https://pytorch.org/docs/stable/generated/torch.nn.functional.softmax.html
     """
     z = as_float_array(z, "z")
     axis = check_axis(axis, z.ndim)
@@ -86,7 +86,7 @@ def softmax(z, axis=-1):
 def log_softmax(z, axis=-1):
     """log softmax(z)_i = z_i − log Σ_j e^(z_j) along ``axis`` (default -1), with the same max shift.
 
-    Introduced in chapter 4. Source: https://pytorch.org/docs/stable/generated/torch.nn.functional.log_softmax.html
+    Source: https://pytorch.org/docs/stable/generated/torch.nn.functional.log_softmax.html
     """
     z = as_float_array(z, "z")
     axis = check_axis(axis, z.ndim)
@@ -98,7 +98,7 @@ def log_softmax(z, axis=-1):
 def mse_loss(prediction, target):
     """Mean squared error: (1/n) Σ (ŷ − y)², over all n elements. Same shapes required.
 
-    Introduced in chapter 4. Source: https://pytorch.org/docs/stable/generated/torch.nn.MSELoss.html
+    Source: https://pytorch.org/docs/stable/generated/torch.nn.MSELoss.html
     """
     prediction, target = as_pair(prediction, target)
     with np.errstate(over="ignore"):  # beyond the dtype's range the loss is inf, as in torch
@@ -117,7 +117,7 @@ def binary_cross_entropy(probability, target):
     """BCE = −(1/n) Σ [y log p + (1 − y) log(1 − p)], for p and y in [0, 1] of the same shape.
 
     Each log is clamped at −100 (as torch does), so p = 0 with y = 1 costs 100, not ∞, in every
-    dtype. Introduced in chapter 4.
+    dtype.
     Source: https://pytorch.org/docs/stable/generated/torch.nn.BCELoss.html
     """
     p, y = _probability_pair(probability, target)
@@ -140,7 +140,7 @@ def binary_cross_entropy_with_logits(logits, target):
 
     log(1 + e^(−|z|)) never overflows, and
     −[y log σ(z) + (1 − y) log(1 − σ(z))] = max(z, 0) − z·y + log(1 + e^(−|z|)).
-    Introduced in chapter 4.
+   
     Source: https://pytorch.org/docs/stable/generated/torch.nn.BCEWithLogitsLoss.html
     """
     z, y = as_pair(logits, target, names=("logits", "target"))
@@ -159,7 +159,7 @@ def cross_entropy(logits, labels):
     """Softmax cross entropy: −(1/N) Σ_n log softmax(z_n)[y_n].
 
     logits: (N, C) unnormalised scores; labels: (N,) integers in [0, C).
-    Introduced in chapter 4.
+   
     Source: https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html
     """
     z, labels = as_logits_and_labels(logits, labels)
@@ -188,9 +188,9 @@ def linear(x, weight, bias=None):
     Raises:
         ValueError: arrays that are not 2-D / 1-D, or whose shapes do not fit together.
 
-    Introduced in chapter 3. Source: https://pytorch.org/docs/stable/generated/torch.nn.functional.linear.html
+    Source: https://pytorch.org/docs/stable/generated/torch.nn.functional.linear.html
     """
-    x = as_float_array(x, "x", ndim=2)
+    x = as_float_array(x, "x", ndim=2, allow_empty=True)
     weight = as_float_array(weight, "weight", ndim=2)
     out = weight.shape[0]
     if bias is not None:
@@ -207,16 +207,8 @@ def linear(x, weight, bias=None):
     return z if bias is None else z + bias
 
 
-def dense_forward(x, weight, bias):
-    """z = x Wᵀ + b: the chapters' name for ``linear`` (the exercises ask for a function of this name).
-
-    x: (N, in), weight: (out, in), bias: (out,); returns (N, out). Introduced in chapter 3.
-    """
-    return linear(x, weight, bias)
-
-
-def dense_backward(grad_output, x, weight):
-    """Backward pass of z = x Wᵀ + b, the three products of chapter 6.
+def linear_backward(grad_output, x, weight):
+    """Backward pass of z = x Wᵀ + b, the three products of backpropagation.
 
     Args:
         grad_output: (N, out), δ = ∂L/∂z. x: (N, in), the layer's input. weight: (out, in).
@@ -226,11 +218,9 @@ def dense_backward(grad_output, x, weight):
 
     Raises:
         ValueError: arrays that are not 2-D, or whose shapes do not fit together.
-
-    Introduced in chapter 6.
     """
-    delta = as_float_array(grad_output, "grad_output", ndim=2)
-    x = as_float_array(x, "x", ndim=2)
+    delta = as_float_array(grad_output, "grad_output", ndim=2, allow_empty=True)
+    x = as_float_array(x, "x", ndim=2, allow_empty=True)
     weight = as_float_array(weight, "weight", ndim=2)
     if x.shape[1] != weight.shape[1]:
         raise ValueError(f"x {x.shape} needs weight (out, {x.shape[1]}), got weight {weight.shape}")

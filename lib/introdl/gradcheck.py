@@ -8,7 +8,6 @@ rounding adds an error of about ε·|f| / h, with ε the dtype's machine epsilon
 (ε ≈ 1e-7) it is ~0.1 relative: a correct network then looks wrong. So these tools work in
 float64 only and refuse anything less precise.
 
-Introduced in chapter 6 (chapter 5 uses ``numerical_gradient``).
 Source: the same check as ``torch.autograd.gradcheck``, which also asks for float64:
 https://pytorch.org/docs/stable/generated/torch.autograd.gradcheck.html
 """

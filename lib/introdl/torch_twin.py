@@ -5,7 +5,7 @@
     model.load_state_dict(from_torch_state_dict(twin.state_dict()))   # a torch checkpoint
 
 Only the layers the book uses are mapped: Linear, Sigmoid, Tanh, ReLU, Dropout, Sequential.
-Introduced in chapter 1; used by every chapter's check against PyTorch.
+Every chapter's check against PyTorch uses it.
 """
 import numpy as np
 
@@ -29,7 +29,7 @@ def _device(on_device, torch):
 
 
 def device():
-    """torch.device("cuda") when a GPU is visible, else torch.device("cpu"). Introduced in chapter 1."""
+    """torch.device("cuda") when a GPU is visible, else torch.device("cpu")."""
     torch = _torch()
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -46,7 +46,6 @@ def tolerance(on_device=None):
     1e-12 on the CPU, where the twin runs in float64: both sides round at ~1e-16, and a few
     thousand operations keep them within 1e-12. 1e-5 on a GPU, where the twin runs in float32,
     which rounds at ~6e-8. on_device: a device or its name (default: ``device()``).
-    Introduced in chapter 1.
     """
     torch = _torch()
     return 1e-12 if default_dtype(_device(on_device, torch)) == torch.float64 else 1e-5
@@ -91,9 +90,6 @@ def to_numpy(t):
     return array.astype(np.float64) if np.issubdtype(array.dtype, np.floating) else array.copy()
 
 
-numpy = to_numpy  # the earlier name, kept so that older notebooks keep working
-
-
 def from_torch_state_dict(state_dict):
     """A torch ``state_dict`` (name → tensor) as a dict name → float64 ndarray, for ``load_state_dict``.
 
@@ -112,7 +108,6 @@ def to_torch(model, *, on_device=None, dtype=None):
     """The ``torch.nn`` module equivalent to the introdl ``model``, with the same weights and modes.
 
     on_device: default ``device()``; dtype: default ``default_dtype(on_device)``.
-    A module object that appears at several places stays one shared torch module.
 
     Raises:
         TypeError: a module with no torch equivalent.
@@ -120,46 +115,45 @@ def to_torch(model, *, on_device=None, dtype=None):
     torch = _torch()
     on_device = _device(on_device, torch)
     dtype = default_dtype(on_device) if dtype is None else dtype
-    return _convert_to_torch(model, torch, {}).to(device=on_device, dtype=dtype)
+    return _torch_module(model, torch).to(device=on_device, dtype=dtype)
 
 
 def from_torch(module, *, rng=None, dtype=np.float64):
     """The introdl model equivalent to the ``torch.nn`` ``module``, with the same weights and modes.
 
     rng: the Generator for the masks of Dropout layers (default None: unseeded); dtype: of the
-    parameters (default float64). A torch module shared by several places stays one introdl module.
+    parameters (default float64).
 
     Raises:
         TypeError: a module with no introdl equivalent.
+        ValueError: one torch module object at two places (introdl needs one object per place).
     """
-    return _from_torch(module, _torch(), rng, dtype, {})
+    return _introdl_module(module, _torch(), rng, dtype, set())
 
 
-def _from_torch(module, torch, rng, dtype, done):
-    if id(module) not in done:  # a module used at several places is converted once
-        converted = _convert_from_torch(module, torch, rng, dtype, done)
-        converted.training = module.training  # each module keeps its own train/eval mode
-        done[id(module)] = converted
-    return done[id(module)]
-
-
-def _convert_from_torch(module, torch, rng, dtype, done):
+def _introdl_module(module, torch, rng, dtype, seen):
+    """Convert one torch module (and what it holds) to introdl, with its own train/eval mode."""
+    if id(module) in seen:
+        raise ValueError(f"the torch model uses one {type(module).__name__} object at two places; an "
+                         "introdl model needs a separate object at each place")
+    seen.add(id(module))
     if isinstance(module, torch.nn.Sequential):
-        return nn.Sequential(*(_from_torch(child, torch, rng, dtype, done) for child in module))
-    if isinstance(module, torch.nn.Linear):
-        layer = nn.Linear(module.in_features, module.out_features, bias=module.bias is not None,
-                          rng=np.random.default_rng(0), dtype=dtype)
-        layer.weight.data[...] = to_numpy(module.weight)
+        converted = nn.Sequential(*(_introdl_module(child, torch, rng, dtype, seen) for child in module))
+    elif isinstance(module, torch.nn.Linear):
+        converted = nn.Linear(module.in_features, module.out_features, bias=module.bias is not None,
+                              rng=np.random.default_rng(0), dtype=dtype)
+        converted.weight.data[...] = to_numpy(module.weight)
         if module.bias is not None:
-            layer.bias.data[...] = to_numpy(module.bias)
-        return layer
-    if isinstance(module, torch.nn.Dropout):
-        return nn.Dropout(module.p, rng=rng)
-    simple = {torch.nn.Sigmoid: nn.Sigmoid, torch.nn.Tanh: nn.Tanh, torch.nn.ReLU: nn.ReLU}
-    if type(module) in simple:
-        return simple[type(module)]()
-    raise TypeError(f"no introdl equivalent for {type(module).__name__}; expected Sequential, "
-                    "Linear, Sigmoid, Tanh, ReLU or Dropout")
+            converted.bias.data[...] = to_numpy(module.bias)
+    elif isinstance(module, torch.nn.Dropout):
+        converted = nn.Dropout(module.p, rng=rng)
+    elif type(module) in (torch.nn.Sigmoid, torch.nn.Tanh, torch.nn.ReLU):
+        converted = getattr(nn, type(module).__name__)()
+    else:
+        raise TypeError(f"no introdl equivalent for {type(module).__name__}; expected Sequential, "
+                        "Linear, Sigmoid, Tanh, ReLU or Dropout")
+    converted.training = module.training
+    return converted
 
 
 def copy_weights(source, destination):
@@ -190,29 +184,23 @@ def copy_weights(source, destination):
             d.data[...] = values
 
 
-def _convert_to_torch(model, torch, done):
-    if id(model) not in done:  # a module used at several places is converted once
-        converted = _torch_layer(model, torch, done)
-        converted.training = model.training  # each module keeps its own train/eval mode
-        done[id(model)] = converted
-    return done[id(model)]
-
-
-def _torch_layer(model, torch, done):
+def _torch_module(model, torch):
+    """Convert one introdl module (and what it holds) to torch, with its own train/eval mode."""
     if isinstance(model, nn.Sequential):
-        return torch.nn.Sequential(*(_convert_to_torch(layer, torch, done) for layer in model))
-    if isinstance(model, nn.Linear):
-        layer = torch.nn.Linear(model.in_features, model.out_features, bias=model.bias is not None,
-                                dtype=torch.float64)
+        converted = torch.nn.Sequential(*(_torch_module(layer, torch) for layer in model))
+    elif isinstance(model, nn.Linear):
+        converted = torch.nn.Linear(model.in_features, model.out_features, bias=model.bias is not None,
+                                    dtype=torch.float64)
         with torch.no_grad():
-            layer.weight.copy_(torch.as_tensor(model.weight.data))
+            converted.weight.copy_(torch.as_tensor(model.weight.data))
             if model.bias is not None:
-                layer.bias.copy_(torch.as_tensor(model.bias.data))
-        return layer
-    if isinstance(model, nn.Dropout):
-        return torch.nn.Dropout(model.p)
-    simple = {nn.Sigmoid: torch.nn.Sigmoid, nn.Tanh: torch.nn.Tanh, nn.ReLU: torch.nn.ReLU}
-    if type(model) in simple:
-        return simple[type(model)]()
-    raise TypeError(f"no torch equivalent for {type(model).__name__}; expected Sequential, "
-                    "Linear, Sigmoid, Tanh, ReLU or Dropout")
+                converted.bias.copy_(torch.as_tensor(model.bias.data))
+    elif isinstance(model, nn.Dropout):
+        converted = torch.nn.Dropout(model.p)
+    elif type(model) in (nn.Sigmoid, nn.Tanh, nn.ReLU):
+        converted = getattr(torch.nn, type(model).__name__)()
+    else:
+        raise TypeError(f"no torch equivalent for {type(model).__name__}; expected Sequential, "
+                        "Linear, Sigmoid, Tanh, ReLU or Dropout")
+    converted.training = model.training
+    return converted

@@ -1,28 +1,30 @@
-"""Activation layers: a non-linearity g applied elementwise, and its derivative g' for backward.
-
-Introduced in chapter 2; their backward pass in chapter 6.
-"""
-import numpy as np
-
+"""Activation layers: a non-linearity g applied elementwise, and its derivative g' for backward."""
 from .. import functional as F
+from .._validation import as_float_array
 from .module import Module
 
 
 class _Elementwise(Module):
     """a = g(z) elementwise; backward multiplies ∂L/∂a by g'(z) (the chain rule, one factor).
 
-    A subclass names its ``function`` g and its ``derivative`` g'. Any shape in, the same shape out.
+    A subclass names its ``function`` g and its ``derivative`` g' from ``introdl.functional``.
+    Any shape in, the same shape out; ``grad_output`` must have that shape too.
     """
 
-    function = staticmethod(lambda z: z)
-    derivative = staticmethod(lambda z: 1.0)
+    function = staticmethod(F.relu)
+    derivative = staticmethod(F.relu_derivative)
 
     def forward(self, z):
+        z = as_float_array(z, f"input to {type(self).__name__}", allow_empty=True)
         self.save_for_backward(z)
         return self.function(z)  # a = g(z)
 
     def backward(self, grad_output):
-        (z,) = self.saved_tensors
+        (z,) = self.saved_tensors()
+        grad_output = as_float_array(grad_output, "grad_output", allow_empty=True)
+        if grad_output.shape != z.shape:
+            raise ValueError(f"{type(self).__name__}.backward: grad_output must have the shape of the "
+                             f"output {z.shape}, got {grad_output.shape}")
         return grad_output * self.derivative(z)  # ∂L/∂z = ∂L/∂a · g'(z)
 
     def __repr__(self):
@@ -30,9 +32,9 @@ class _Elementwise(Module):
 
 
 class Sigmoid(_Elementwise):
-    """σ(z) = 1 / (1 + e^(−z)); σ'(z) = σ(z)(1 − σ(z)). Any shape in, the same shape out.
+    """σ(z) = 1 / (1 + e^(−z)); σ'(z) = σ(z)(1 − σ(z)).
 
-    Introduced in chapter 1. Source: https://pytorch.org/docs/stable/generated/torch.nn.Sigmoid.html
+    Source: https://pytorch.org/docs/stable/generated/torch.nn.Sigmoid.html
     """
 
     function = staticmethod(F.sigmoid)
@@ -40,20 +42,20 @@ class Sigmoid(_Elementwise):
 
 
 class Tanh(_Elementwise):
-    """tanh(z); tanh'(z) = 1 − tanh(z)². Any shape in, the same shape out.
+    """tanh(z); tanh'(z) = 1 − tanh(z)².
 
-    Introduced in chapter 2. Source: https://pytorch.org/docs/stable/generated/torch.nn.Tanh.html
+    Source: https://pytorch.org/docs/stable/generated/torch.nn.Tanh.html
     """
 
-    function = staticmethod(np.tanh)
-    derivative = staticmethod(lambda z: 1.0 - np.tanh(z) ** 2)  # tanh'(z) = 1 − tanh(z)²
+    function = staticmethod(F.tanh)
+    derivative = staticmethod(F.tanh_derivative)
 
 
 class ReLU(_Elementwise):
-    """max(0, z); derivative 1 for z > 0 and 0 otherwise (0 at z = 0, as torch). Any shape.
+    """max(0, z); derivative 1 for z > 0 and 0 otherwise (0 at z = 0, as torch).
 
-    Introduced in chapter 2. Source: https://pytorch.org/docs/stable/generated/torch.nn.ReLU.html
+    Source: https://pytorch.org/docs/stable/generated/torch.nn.ReLU.html
     """
 
-    function = staticmethod(lambda z: np.maximum(z, 0.0))  # max(0, z)
-    derivative = staticmethod(lambda z: (z > 0).astype(z.dtype))  # 1 where z > 0, else 0
+    function = staticmethod(F.relu)
+    derivative = staticmethod(F.relu_derivative)

@@ -1,4 +1,4 @@
-"""Sequential: layers applied one after another, backward in the reverse order (chapters 3 and 6)."""
+"""Sequential: layers applied one after another, backward in the reverse order."""
 from .module import Module
 
 
@@ -6,26 +6,41 @@ class Sequential(Module):
     """y = f_L(… f_2(f_1(x))). backward runs the chain rule from the last layer to the first.
 
     Args:
-        *layers (Module): the layers, applied in the order given. The same module object may
-            appear at several places (its parameters are then shared, as in torch).
+        *layers (Module): the layers, applied in the order given; each a module object of its
+            own (to share weights, give two layers the same Parameter objects).
 
     Children are named "0", "1", … as in torch: ``named_parameters()`` gives "0.weight", "2.bias".
 
     Raises:
         TypeError: an argument that is not an ``introdl.nn`` module.
+        ValueError: one module object at two places (its saved forward values would be those of
+            its last use only, so one backward would be wrong).
 
-    Introduced in chapter 3. Source: https://pytorch.org/docs/stable/generated/torch.nn.Sequential.html
+    Source: https://pytorch.org/docs/stable/generated/torch.nn.Sequential.html
     """
 
     def __init__(self, *layers):
+        seen = {}
         for index, layer in enumerate(layers):
             if not isinstance(layer, Module):
                 raise TypeError(f"Sequential expects introdl.nn modules, got {type(layer).__name__} at position {index}")
+            for module in layer.modules():
+                if id(module) in seen:
+                    raise ValueError(
+                        f"Sequential: the same {type(module).__name__} object is at position {seen[id(module)]} "
+                        f"and at position {index}; use a separate object at each place, for example "
+                        f"nn.Tanh() twice (torch would share it, but here one object keeps one forward's values)")
+                seen[id(module)] = index
         self.layers = list(layers)
 
     def forward(self, x):
-        for layer in self.layers:
-            x = layer(x)
+        try:
+            for layer in self.layers:
+                x = layer(x)
+        except Exception:  # a forward that fails half-way: no layer keeps a half pass's values
+            for module in self.modules():
+                vars(module).pop("_cache", None)
+            raise
         return x
 
     def backward(self, grad_output):

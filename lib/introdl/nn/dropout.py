@@ -1,8 +1,7 @@
-"""Dropout: in training, zero each unit with probability p and scale the survivors by 1/(1 − p).
+"""Dropout: in training, zero each unit with probability p and scale the survivors by 1/(1 − p)."""
+import numpy as np
 
-Introduced in chapter 11.
-"""
-from .._validation import check_number, check_rng
+from .._validation import as_float_array, check_number, check_rng
 from .module import Module
 
 
@@ -17,13 +16,13 @@ class Dropout(Module):
         p (float, default 0.5): the probability of dropping a unit, in [0, 1).
         rng (numpy.random.Generator or None, default None): where the masks come from.
 
-    Shapes: x of any shape; y of the same shape.
+    Shapes: x of any shape; y and ``grad_output`` of the same shape.
 
     Raises:
         ValueError: p outside [0, 1). TypeError: rng not a numpy Generator.
 
-    Introduced in chapter 11. Source: Srivastava et al. 2014, "Dropout: a simple way to prevent
-    neural networks from overfitting", JMLR 15; https://pytorch.org/docs/stable/generated/torch.nn.Dropout.html
+    Source: Srivastava et al. 2014, "Dropout: a simple way to prevent neural networks from
+    overfitting", JMLR 15; https://pytorch.org/docs/stable/generated/torch.nn.Dropout.html
     """
 
     def __init__(self, p=0.5, *, rng=None):
@@ -31,18 +30,21 @@ class Dropout(Module):
         self.rng = check_rng(rng)
 
     def forward(self, x):
-        if not self.training or self.p == 0.0:
-            self.save_for_backward(None)  # the identity: nothing to remember
-            return x
-        m = self.rng.random(x.shape) >= self.p  # keep each unit with probability 1 − p
-        scaled_mask = m.astype(x.dtype) / (1.0 - self.p)  # m / (1 − p)
+        x = as_float_array(x, "input to Dropout", allow_empty=True)
+        if self.training and self.p > 0.0:
+            m = self.rng.random(x.shape) >= self.p  # keep each unit with probability 1 − p
+            scaled_mask = m.astype(x.dtype) / (1.0 - self.p)  # m / (1 − p)
+        else:
+            scaled_mask = np.ones_like(x)  # the identity
         self.save_for_backward(scaled_mask)
         return x * scaled_mask  # y = x · m / (1 − p)
 
     def backward(self, grad_output):
-        (scaled_mask,) = self.saved_tensors
-        if scaled_mask is None:
-            return grad_output
+        (scaled_mask,) = self.saved_tensors()
+        grad_output = as_float_array(grad_output, "grad_output", allow_empty=True)
+        if grad_output.shape != scaled_mask.shape:
+            raise ValueError(f"Dropout.backward: grad_output must have the shape of the output "
+                             f"{scaled_mask.shape}, got {grad_output.shape}")
         return grad_output * scaled_mask  # ∂L/∂x = ∂L/∂y · m / (1 − p)
 
     def __repr__(self):

@@ -1,10 +1,8 @@
-"""The dense (fully connected) layer: every output is a weighted sum of every input plus a bias.
-
-Introduced in chapter 3; its backward pass in chapter 6.
-"""
+"""The dense (fully connected) layer: every output is a weighted sum of every input plus a bias."""
 import numpy as np
 
-from .._validation import check_positive_int, check_rng
+from .. import functional as F
+from .._validation import as_float_array, check_positive_int, check_rng
 from .module import Module
 from .parameter import Parameter
 
@@ -31,7 +29,6 @@ class Linear(Module):
         TypeError, ValueError: non-integer or non-positive sizes, an input that is not 2-D or
         has a number of features other than ``in_features``.
 
-    Introduced in chapter 3 (forward) and chapter 6 (backward).
     Source: https://pytorch.org/docs/stable/generated/torch.nn.Linear.html
     """
 
@@ -46,27 +43,20 @@ class Linear(Module):
         self.bias = Parameter(rng.uniform(-bound, bound, out_features).astype(dtype)) if bias else None
 
     def forward(self, x):
-        self.save_for_backward(x)
-        W_T = self.weight.data.T.copy()  # Wᵀ as an array of its own (see F.linear for why)
-        z = x @ W_T  # z = x Wᵀ        (N, in) @ (in, out) → (N, out)
-        if self.bias is not None:
-            z = z + self.bias.data  # z = x Wᵀ + b    b is added to every row
-        return z
-
-    def backward(self, grad_output):
-        (x,) = self.saved_tensors
-        delta = grad_output  # δ = ∂L/∂z, (N, out)
-        self.weight.accumulate_grad(delta.T @ x)  # ∂L/∂W = δᵀ x       (out, in)
-        if self.bias is not None:
-            self.bias.accumulate_grad(delta.sum(axis=0))  # ∂L/∂b = Σₙ δₙ    (out,)
-        return delta @ self.weight.data  # ∂L/∂x = δ W       (N, in)
-
-    def check_input(self, x):
-        if x.ndim != 2:
-            raise ValueError(f"input to Linear must be 2-D, got {x.ndim}-D with shape {x.shape}")
+        x = as_float_array(x, "input to Linear", ndim=2, allow_empty=True)
         if x.shape[1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}) expects input of shape "
                              f"(N, {self.in_features}), got {x.shape}")
+        self.save_for_backward(x, self.weight.data)  # the input and the weights z is made of
+        return F.linear(x, self.weight.data, None if self.bias is None else self.bias.data)  # z = x Wᵀ + b
+
+    def backward(self, grad_output):
+        x, weight = self.saved_tensors()
+        grad_x, grad_weight, grad_bias = F.linear_backward(grad_output, x, weight)
+        self.weight.accumulate_grad(grad_weight)  # ∂L/∂W = δᵀ x
+        if self.bias is not None:
+            self.bias.accumulate_grad(grad_bias)  # ∂L/∂b = Σₙ δₙ
+        return grad_x  # ∂L/∂x = δ W
 
     def __repr__(self):
         no_bias = "" if self.bias is not None else ", bias=False"

@@ -17,7 +17,7 @@ class Parameter:
     Raises:
         TypeError: data that is not an array of real numbers.
 
-    Introduced in chapter 3. Source: https://pytorch.org/docs/stable/generated/torch.nn.parameter.Parameter.html
+    Source: https://pytorch.org/docs/stable/generated/torch.nn.parameter.Parameter.html
     """
 
     def __init__(self, data):

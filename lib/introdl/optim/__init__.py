@@ -1,5 +1,5 @@
-"""Optimizers with torch.optim's names, arguments, defaults and update order (chapter 8), and
-learning-rate schedules in ``introdl.optim.lr_scheduler`` (chapter 7).
+"""Optimizers with torch.optim's names, arguments, defaults and update order, and
+learning-rate schedules in ``introdl.optim.lr_scheduler``.
 
 Each optimizer updates ``Parameter.data`` in place from ``Parameter.grad``::
 
@@ -9,6 +9,7 @@ Each optimizer updates ``Parameter.data`` in place from ``Parameter.grad``::
     model.backward(loss_fn.backward())
     optimizer.step()
 """
+from ..errors import NonFiniteError
 from .optimizer import Optimizer
 from .sgd import SGD
 from .adagrad import Adagrad
@@ -18,4 +19,4 @@ from .adam import Adam
 from .adamw import AdamW
 from . import lr_scheduler
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "lr_scheduler"]
+__all__ = ["NonFiniteError", "Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "lr_scheduler"]

@@ -6,15 +6,15 @@ from .optimizer import Optimizer, gradient
 
 
 class Adadelta(Optimizer):
-    """Adadelta, like ``torch.optim.Adadelta``. Introduced in chapter 8.
+    """Adadelta, like ``torch.optim.Adadelta``.
 
     For each parameter θ with gradient ∇::
 
         g ← −∇ if maximize else ∇
         g ← g + λ·θ                             L2 weight decay
-        v ← ρ·v + (1 − ρ)·g²                    running average of squared gradients
+        v ← ρ·v + ((1 − ρ)·g)·g                 running average of squared gradients
         Δ ← √(u + ε) / √(v + ε) · g             the step, before the learning rate
-        u ← ρ·u + (1 − ρ)·Δ²                    running average of squared steps
+        u ← ρ·u + ((1 − ρ)·Δ)·Δ                 running average of squared steps
         θ ← θ − η·Δ
 
     Instead of a learning rate in front of g/√v, Adadelta uses √u, the typical size of its own
@@ -27,7 +27,7 @@ class Adadelta(Optimizer):
         lr (float): η, ≥ 0. Default 1.0.
         rho (float): ρ, in [0, 1]. Default 0.9.
         eps (float): ε, ≥ 0. Default 1e-6.
-        weight_decay (float): λ, the L2 penalty, ≥ 0 (chapter 11). Default 0.
+        weight_decay (float): λ, the L2 penalty, ≥ 0. Default 0.
         maximize (bool): climb the function instead of descending it. Default False.
 
     State per parameter: ``"step"`` (an int), ``"square_avg"`` v and ``"acc_delta"`` u, arrays of
@@ -54,8 +54,8 @@ class Adadelta(Optimizer):
     def _update(self, theta, grad, state, *, lr, rho, eps, weight_decay, maximize):
         state["step"] += 1
         g = gradient(grad, theta, weight_decay, maximize)
-        v = rho * state["square_avg"] + (1 - rho) * g**2
+        v = rho * state["square_avg"] + ((1 - rho) * g) * g
         delta = np.sqrt(state["acc_delta"] + eps) / np.sqrt(v + eps) * g
-        u = rho * state["acc_delta"] + (1 - rho) * delta**2
+        u = rho * state["acc_delta"] + ((1 - rho) * delta) * delta
         state["square_avg"], state["acc_delta"] = v, u
         theta -= lr * delta

@@ -6,14 +6,14 @@ from .optimizer import Optimizer, gradient
 
 
 class Adagrad(Optimizer):
-    """Adagrad, like ``torch.optim.Adagrad``. Introduced in chapter 8.
+    """Adagrad, like ``torch.optim.Adagrad``.
 
     For each parameter θ with gradient ∇, at its t-th update (t = 1, 2, ...)::
 
         g   ← −∇ if maximize else ∇
         g   ← g + λ·θ                         L2 weight decay
         η_t = η / (1 + (t − 1)·lr_decay)       a learning rate that decays with the step count
-        s   ← s + g²                          every squared gradient so far, element by element
+        s   ← s + g·g                         every squared gradient so far, element by element
         θ   ← θ − η_t · g / (√s + ε)
 
     A weight whose gradients have been large takes small steps and one whose gradients have been
@@ -25,7 +25,7 @@ class Adagrad(Optimizer):
         params: the Parameters to update, usually ``model.parameters()``.
         lr (float): η, ≥ 0. Default 1e-2.
         lr_decay (float): how fast η_t decays with t, ≥ 0. Default 0.
-        weight_decay (float): λ, the L2 penalty, ≥ 0 (chapter 11). Default 0.
+        weight_decay (float): λ, the L2 penalty, ≥ 0. Default 0.
         initial_accumulator_value (float): where s starts, ≥ 0. Default 0.
         eps (float): ε, ≥ 0. Default 1e-10.
         maximize (bool): climb the function instead of descending it. Default False.
@@ -62,6 +62,6 @@ class Adagrad(Optimizer):
         t = state["step"]
         g = gradient(grad, theta, weight_decay, maximize)
         lr_t = lr / (1 + (t - 1) * lr_decay)
-        s = state["sum"] + g**2
+        s = state["sum"] + g * g
         state["sum"] = s
         theta -= lr_t * g / (np.sqrt(s) + eps)

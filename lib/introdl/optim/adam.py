@@ -6,19 +6,19 @@ from .optimizer import Optimizer, gradient
 
 
 class Adam(Optimizer):
-    """Adam, like ``torch.optim.Adam``. Introduced in chapter 8.
+    """Adam, like ``torch.optim.Adam``.
 
     For each parameter θ with gradient ∇, at its t-th update (t = 1, 2, ...)::
 
         g ← −∇ if maximize else ∇
         g ← g + λ·θ                             L2 weight decay (AdamW instead: θ ← θ·(1 − η·λ))
         m ← β₁·m + (1 − β₁)·g                   running average of the gradients (momentum)
-        v ← β₂·v + (1 − β₂)·g²                  running average of their squares (RMSprop)
+        v ← β₂·v + ((1 − β₂)·g)·g               running average of their squares (RMSprop)
         if amsgrad:
             v_max ← max(v_max, v)               never let the denominator shrink
             v ← v_max                           (for this step's update only)
         m̂ = m / (1 − β₁ᵗ)                       bias correction
-        v̂ = v / (1 − β₂ᵗ)
+        √v̂ = √v / √(1 − β₂ᵗ)
         θ ← θ − η · m̂ / (√v̂ + ε)
 
     m and v start at 0, so early on they are too small by the factors 1 − β₁ᵗ and 1 − β₂ᵗ;
@@ -29,7 +29,7 @@ class Adam(Optimizer):
         lr (float): η, ≥ 0. Default 1e-3.
         betas (tuple): (β₁, β₂), each in [0, 1). Default (0.9, 0.999).
         eps (float): ε, ≥ 0. Default 1e-8.
-        weight_decay (float): λ, ≥ 0 (chapter 11). Default 0.
+        weight_decay (float): λ, ≥ 0. Default 0.
         amsgrad (bool): use v_max, the largest v so far. Default False.
         maximize (bool): climb the function instead of descending it. Default False.
         decoupled_weight_decay (bool): keyword only, as in torch; True makes this
@@ -74,13 +74,13 @@ class Adam(Optimizer):
         else:
             g = gradient(grad, theta, weight_decay, maximize)
         m = beta1 * state["exp_avg"] + (1 - beta1) * g
-        v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g**2
+        v = beta2 * state["exp_avg_sq"] + ((1 - beta2) * g) * g
         state["exp_avg"], state["exp_avg_sq"] = m, v
         if amsgrad:
             v = state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], v)
         m_hat = m / (1 - beta1**t)
-        v_hat = v / (1 - beta2**t)
-        theta -= lr * m_hat / (np.sqrt(v_hat) + eps)
+        sqrt_v_hat = np.sqrt(v) / np.sqrt(1 - beta2**t)  # √v̂, without forming v̂ (which may overflow)
+        theta -= lr * m_hat / (sqrt_v_hat + eps)
 
 
 def _check_betas(betas):

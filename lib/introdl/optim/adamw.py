@@ -4,7 +4,7 @@ from .adam import Adam
 
 class AdamW(Adam):
     """AdamW, like ``torch.optim.AdamW``: Adam with decoupled weight decay, and
-    ``weight_decay`` λ = 0.01 by default. Introduced in chapter 8; weight decay in chapter 11.
+    ``weight_decay`` λ = 0.01 by default.
 
     One line of :class:`Adam` changes (η = ``lr``)::
 

@@ -1,7 +1,7 @@
 """Learning-rate schedules: η changed over time, epoch by epoch, as in ``torch.optim.lr_scheduler``.
 
-Introduced in chapter 7. A schedule changes one learning rate η for every weight as the epochs
-go by; an adaptive method (chapter 8) changes the step of each weight separately. They combine:
+A schedule changes one learning rate η for every weight as the epochs
+go by; an adaptive method changes the step of each weight separately. They combine:
 ``StepLR(optim.Adam(...), ...)`` is common. Use them as in torch, one ``scheduler.step()`` per
 epoch, *after* that epoch's ``optimizer.step()`` calls::
 
@@ -27,7 +27,7 @@ from .optimizer import Optimizer
 class LRScheduler:
     """Base class of the schedules: it sets ``optimizer.param_groups[i]["lr"]`` at every ``step()``.
 
-    Introduced in chapter 7; follows ``torch.optim.lr_scheduler.LRScheduler``.
+    Follows ``torch.optim.lr_scheduler.LRScheduler``.
 
     Args:
         optimizer (Optimizer): the optimizer whose learning rate is scheduled.
@@ -73,7 +73,7 @@ class LRScheduler:
         Call it once per epoch, after that epoch's ``optimizer.step()`` calls (as in torch, which
         warns otherwise: called first, the schedule's first value would never be used).
         """
-        if self._step_count == 1 and self.optimizer._step_count == 0:
+        if self._step_count == 1 and self.optimizer.steps_taken == 0:
             warnings.warn(
                 "scheduler.step() was called before optimizer.step(): the learning rate of epoch 0 "
                 "was skipped. Call optimizer.step() for the epoch's batches first, then scheduler.step().",
@@ -110,7 +110,7 @@ class LRScheduler:
 
 class StepLR(LRScheduler):
     """Multiply the learning rate by γ every ``step_size`` epochs, like
-    ``torch.optim.lr_scheduler.StepLR``. Introduced in chapter 7.
+    ``torch.optim.lr_scheduler.StepLR``.
 
     At epoch t (``last_epoch``)::
 
@@ -144,7 +144,7 @@ class StepLR(LRScheduler):
 
 class ExponentialLR(LRScheduler):
     """Multiply the learning rate by γ every epoch, like ``torch.optim.lr_scheduler.ExponentialLR``.
-    Introduced in chapter 7.
+   
 
     At epoch t (``last_epoch``) > 0::
 
@@ -174,7 +174,7 @@ class ExponentialLR(LRScheduler):
 
 class CosineAnnealingLR(LRScheduler):
     """Lower the learning rate from η₀ to η_min along half a cosine over ``T_max`` epochs, like
-    ``torch.optim.lr_scheduler.CosineAnnealingLR``. Introduced in chapter 7.
+    ``torch.optim.lr_scheduler.CosineAnnealingLR``.
 
     At epoch t (``last_epoch``)::
 

@@ -1,22 +1,24 @@
 """What every optimizer shares: the parameters, what it remembers about each, zero_grad and step.
 
-Introduced in chapter 8. The layout follows ``torch.optim.Optimizer``
-(https://pytorch.org/docs/stable/optim.html): ``param_groups``, ``state``, ``state_dict()``.
+The layout follows ``torch.optim.Optimizer`` (https://pytorch.org/docs/stable/optim.html):
+``param_groups``, ``state``, ``state_dict()``.
 """
 import copy
-import math
+import inspect
 
 import numpy as np
 
-from .._validation import NonFiniteError, check_number
+from .._validation import check_number
+from ..errors import NonFiniteError
 from ..nn.module import Module
 from ..nn.parameter import Parameter
+
+# The state entries that hold running sums or averages of squared gradients (or squared steps).
+SQUARED_STATE = ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum", "acc_delta")
 
 
 class Optimizer:
     """Base class of the optimizers: it updates a fixed list of Parameters from their gradients.
-
-    Introduced in chapter 8; follows ``torch.optim.Optimizer``.
 
     Args:
         params: an iterable of :class:`introdl.nn.Parameter`, usually ``model.parameters()``.
@@ -25,21 +27,19 @@ class Optimizer:
     Attributes:
         param_groups (list): one dict, as in torch: ``"params"`` (the list of Parameters) and
             one entry per hyperparameter (``"lr"``, ``"momentum"``, ...). ``step()`` reads them
-            afresh every time, so a learning-rate schedule changes ``param_groups[0]["lr"]``
-            between steps.
-        state (dict): what the optimizer remembers about each parameter between steps (momentum
-            buffers, running averages, the step count), keyed by the Parameter itself, as in
-            torch: ``optimizer.state[model.weight]["exp_avg"]``. The keys of each dict are
-            torch's (``"momentum_buffer"``, ``"sum"``, ``"square_avg"``, ``"acc_delta"``,
-            ``"exp_avg"``, ``"exp_avg_sq"``, ``"step"``, ...); the arrays have the parameter's
-            shape. A parameter's dict stays empty until its first update. ``state[i]`` (an int)
-            also works: the state of the i-th parameter, the key that ``state_dict()`` uses.
+            afresh every time, so a learning-rate schedule changes ``param_groups[0]["lr"]``.
+        state (dict): Parameter → what the optimizer remembers about it between steps, as in
+            torch: ``optimizer.state[model.weight]["exp_avg"]``, with torch's keys
+            (``"momentum_buffer"``, ``"sum"``, ``"square_avg"``, ``"acc_delta"``, ``"exp_avg"``,
+            ``"exp_avg_sq"``, ``"step"``, ...); empty until the parameter's first update.
+        steps_taken (int): how many times ``step()`` has run (a schedule checks it).
         defaults (dict): the hyperparameters as constructed.
 
-    A subclass writes two methods, both on plain ndarrays and the group's hyperparameters:
-    ``_initial_state(theta, group)`` returns the state of a parameter before its first update,
-    and ``_update(theta, grad, state, **hyperparameters)`` changes ``theta`` (the parameter's
-    values) in place and stores the new state in ``state``.
+    A subclass writes two methods, on plain ndarrays and the group's hyperparameters:
+    ``_initial_state(theta, group)``, the state of a parameter before its first update, and
+    ``_update(theta, grad, state, **hyperparameters)``, which changes ``theta`` in place and
+    stores the new state in ``state``. Squares are formed as torch forms them, ``((1 − β)·g)·g``,
+    so a large gradient is scaled before it is squared.
     """
 
     def __init__(self, params, defaults):
@@ -47,59 +47,49 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups = [{"params": params, **self.defaults}]
         self.state = ParameterState(params)
-        self._step_count = 0  # how many times step() ran; a learning-rate schedule looks at it
-
-    @property
-    def params(self):
-        """The Parameters this optimizer updates (``param_groups[0]["params"]``)."""
-        return self.param_groups[0]["params"]
-
-    @property
-    def lr(self):
-        """The learning rate η (``param_groups[0]["lr"]``); may be changed between steps (≥ 0)."""
-        return self.param_groups[0]["lr"]
-
-    @lr.setter
-    def lr(self, value):
-        self.param_groups[0]["lr"] = check_number(value, "lr", low=0)
+        self.steps_taken = 0
 
     def zero_grad(self):
         """Forget every gradient (``grad = None``, torch's default ``set_to_none=True``)."""
-        for param in self.params:
-            param.grad = None
+        for group in self.param_groups:
+            for param in group["params"]:
+                param.grad = None
 
     def step(self, closure=None):
-        """Update every parameter that has a gradient, in place.
+        """Update every parameter that has a gradient, in place; all of them, or none.
 
-        A parameter whose ``grad`` is None is skipped, and its state (its step count too) stays
-        as it was, as in torch. Every gradient is checked before anything changes, so an error
-        leaves no parameter half-updated.
+        A parameter whose ``grad`` is None is skipped, and its state stays as it was, as in torch.
+        Each update is computed on copies first: only if every parameter and its state stay
+        finite does anything change.
 
         Args:
             closure: optional function that recomputes the loss (and the gradients) and returns
                 the loss, as in torch; ``step`` calls it first and returns what it returned.
 
         Raises:
-            ValueError: a gradient of the wrong shape, a learning rate below 0, or a gradient
-                that holds NaN or infinity (a ``NonFiniteError``, which ``train.fit`` reports as
-                divergence).
+            ValueError: a gradient of the wrong shape, or a learning rate below 0.
+            NonFiniteError: a gradient that holds NaN or infinity, or an update that would make
+                a parameter or its state NaN or infinite; the message names the cause.
         """
         loss = closure() if closure is not None else None
+        updates = []
         for group in self.param_groups:
             check_number(group["lr"], 'param_groups[0]["lr"]', low=0)
-            for index, param in enumerate(group["params"]):
-                if param.grad is not None:
-                    _check_gradient(param, index)
-        for group in self.param_groups:
             hyperparameters = {name: group[name] for name in self.defaults}
-            for param in group["params"]:
+            for index, param in enumerate(group["params"]):
                 if param.grad is None:
                     continue
-                state = self.state[param]
-                if not state:
-                    state.update(self._initial_state(param.data, group))
-                self._update(param.data, param.grad, state, **hyperparameters)
-        self._step_count += 1
+                _check_gradient(param, index)
+                theta = param.data.copy()
+                state = copy.deepcopy(self.state[param]) or self._initial_state(theta, group)
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    self._update(theta, param.grad, state, **hyperparameters)
+                self._check_finite(index, theta, state, param.grad, hyperparameters)
+                updates.append((param, theta, state))
+        for param, theta, state in updates:
+            param.data[...] = theta
+            self.state[param] = state
+        self.steps_taken += 1
         return loss
 
     def _initial_state(self, theta, group):
@@ -107,6 +97,28 @@ class Optimizer:
 
     def _update(self, theta, grad, state, **hyperparameters):
         raise NotImplementedError(f"{type(self).__name__} must implement _update(theta, grad, state, ...)")
+
+    def _check_finite(self, index, theta, state, grad, hyperparameters):
+        """Raise ``NonFiniteError`` naming the cause if the new ``theta`` or ``state`` is not finite."""
+        arrays = {"the parameter": theta, **{f'state["{key}"]': value for key, value in state.items()
+                                              if isinstance(value, np.ndarray)}}
+        bad = [what for what, array in arrays.items() if not np.isfinite(array).all()]
+        if not bad:
+            return
+        largest = float(np.max(np.abs(grad)))
+        if any(np.isinf(state[key]).any() for key in SQUARED_STATE if key in state):
+            cause = (f"the gradient is too large to square: its largest |g| is {largest:.3g}, and "
+                     f"(1 - beta)·g² overflows {theta.dtype} (torch's state becomes infinite too); "
+                     "scale the loss down or clip the gradient")
+        elif hyperparameters.get("eps") == 0:
+            cause = ("eps = 0 and a running average of squared gradients that is 0 (a weight whose "
+                     "gradient has been 0 so far), so the update divides 0 by 0; use eps > 0, "
+                     f"such as the default {inspect.signature(type(self)).parameters['eps'].default:g}")
+        else:
+            cause = (f"the step overflows (lr = {hyperparameters['lr']:g}, largest |g| = {largest:.3g}); "
+                     "try a smaller learning rate")
+        raise NonFiniteError(f"{type(self).__name__}.step() would make {' and '.join(bad)} of parameter "
+                             f"{index} NaN or infinite: {cause}. Nothing was changed.")
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self):
@@ -122,7 +134,8 @@ class Optimizer:
             model.load_state_dict(checkpoint["model"].item())
             optimizer.load_state_dict(checkpoint["optimizer"].item())
         """
-        index = {id(param): i for i, param in enumerate(self.params)}
+        params = [param for group in self.param_groups for param in group["params"]]
+        index = {id(param): i for i, param in enumerate(params)}
         state = {index[id(param)]: copy.deepcopy(values) for param, values in self.state.items() if values}
         groups = [{**{k: copy.deepcopy(v) for k, v in group.items() if k != "params"},
                    "params": [index[id(param)] for param in group["params"]]}
@@ -154,12 +167,13 @@ class Optimizer:
             if missing:
                 raise ValueError(f"state_dict lacks the hyperparameter(s) {missing} of "
                                  f"{type(self).__name__}; is it from another kind of optimizer?")
+        params = [param for group in self.param_groups for param in group["params"]]
         new_state = {}
         for i, values in state_dict["state"].items():
-            if not 0 <= int(i) < len(self.params):
+            if not 0 <= int(i) < len(params):
                 raise ValueError(f"state_dict has state for parameter {i}, this optimizer has "
-                                 f"{len(self.params)} parameters")
-            param = self.params[int(i)]
+                                 f"{len(params)} parameters")
+            param = params[int(i)]
             new_state[param] = {key: _as_state_value(value, param, i, key) for key, value in values.items()}
         for saved, group in zip(groups, self.param_groups):
             params = group["params"]
@@ -171,7 +185,8 @@ class Optimizer:
 
     def __repr__(self):
         settings = ", ".join(f"{name}={self.param_groups[0][name]!r}" for name in self.defaults)
-        count = f"{len(self.params)} parameter" + ("s" if len(self.params) != 1 else "")
+        n = sum(len(group["params"]) for group in self.param_groups)
+        count = f"{n} parameter" + ("s" if n != 1 else "")
         return f"{type(self).__name__}({count}, {settings})"
 
 
@@ -179,7 +194,7 @@ def gradient(grad, theta, weight_decay, maximize):
     """The gradient an update follows: g = ±∇ + λ·θ, a new array or ``grad`` itself.
 
     −∇ when ``maximize`` (climbing a function is descending its negative); + λ·θ is the
-    gradient of the L2 penalty ½λ‖θ‖² (``weight_decay`` λ, introduced in chapter 11). The
+    gradient of the L2 penalty ½λ‖θ‖² (``weight_decay`` λ). The
     result may *be* the parameter's ``grad``, so callers never change it in place.
     """
     g = -grad if maximize else grad
@@ -192,7 +207,7 @@ class ParameterState(dict):
     """``optimizer.state``: Parameter → that parameter's state dict, as torch's ``optimizer.state``.
 
     A Parameter of the optimizer that has no state yet gets an empty dict (torch's
-    ``defaultdict(dict)``). An int ``i`` means the i-th parameter, the key ``state_dict()`` uses.
+    ``defaultdict(dict)``); anything else is a ``KeyError``.
     """
 
     def __init__(self, params):
@@ -200,15 +215,10 @@ class ParameterState(dict):
         self._params = params
 
     def __missing__(self, key):
-        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-            if not -len(self._params) <= key < len(self._params):
-                raise KeyError(f"optimizer.state[{key}]: there are only {len(self._params)} parameters")
-            return self[self._params[key]]
-        if isinstance(key, Parameter) and any(key is param for param in self._params):
-            self[key] = {}
-            return self[key]
-        raise KeyError(f"optimizer.state is keyed by the optimizer's Parameters (or their position), "
-                       f"got {_describe(key)}")
+        if not any(key is param for param in self._params):
+            raise KeyError(f"optimizer.state is keyed by the optimizer's Parameters, got {_describe(key)}")
+        self[key] = {}
+        return self[key]
 
 
 def _as_state_value(value, param, i, key):
@@ -248,24 +258,12 @@ def _parameter_list(params):
 
 
 def _check_gradient(param, index):
-    """Raise if ``param.grad`` has the wrong shape or holds a NaN or an infinity, naming the parameter.
-
-    ``NonFiniteError`` is a ``ValueError``; ``train.fit`` reports it as divergence.
-    ‖g‖² = g·g is finite only if every element of g is, so the common case costs one fast dot
-    product and no temporary array; only when ‖g‖² is not finite (which a huge but finite gradient,
-    above ~1e154, can also give) are the elements looked at one by one.
-    """
+    """Raise if ``param.grad`` has the wrong shape or holds a NaN or an infinity, naming the parameter."""
     grad = param.grad
     if grad.shape != param.data.shape:
-        raise ValueError(
-            f"the gradient of parameter {index} must have the parameter's shape {param.data.shape}, "
-            f"got {grad.shape}"
-        )
-    if math.isfinite(np.vdot(grad, grad)):
-        return
-    bad = grad.size - np.count_nonzero(np.isfinite(grad))
-    if bad:
-        raise NonFiniteError(
-            f"the gradient of parameter {index} ({param!r}) has {bad} NaN or infinite value(s); "
-            "a finite gradient was expected (has the loss diverged?)"
-        )
+        raise ValueError(f"the gradient of parameter {index} must have the parameter's shape "
+                         f"{param.data.shape}, got {grad.shape}")
+    if not np.isfinite(grad).all():
+        bad = grad.size - np.count_nonzero(np.isfinite(grad))
+        raise NonFiniteError(f"the gradient of parameter {index} ({param!r}) has {bad} NaN or infinite "
+                             "value(s); a finite gradient was expected (has the loss diverged?)")

@@ -6,13 +6,13 @@ from .optimizer import Optimizer, gradient
 
 
 class RMSprop(Optimizer):
-    """RMSprop, like ``torch.optim.RMSprop``. Introduced in chapter 8.
+    """RMSprop, like ``torch.optim.RMSprop``.
 
     For each parameter θ with gradient ∇::
 
         g ← −∇ if maximize else ∇
         g ← g + λ·θ                             L2 weight decay
-        v ← α·v + (1 − α)·g²                    running average of squared gradients
+        v ← α·v + ((1 − α)·g)·g                 running average of squared gradients
         if centered:
             ḡ ← α·ḡ + (1 − α)·g                 running average of the gradients
             d = √max(v − ḡ², 0) + ε             ≈ their standard deviation
@@ -34,7 +34,7 @@ class RMSprop(Optimizer):
         lr (float): η, ≥ 0. Default 1e-2.
         alpha (float): α, the smoothing constant, in [0, 1]. Default 0.99.
         eps (float): ε, ≥ 0. Default 1e-8.
-        weight_decay (float): λ, the L2 penalty, ≥ 0 (chapter 11). Default 0.
+        weight_decay (float): λ, the L2 penalty, ≥ 0. Default 0.
         momentum (float): μ, ≥ 0. Default 0.
         centered (bool): divide by the standard deviation instead of the root mean square.
             Default False.
@@ -75,12 +75,12 @@ class RMSprop(Optimizer):
     def _update(self, theta, grad, state, *, lr, alpha, eps, weight_decay, momentum, centered, maximize):
         state["step"] += 1
         g = gradient(grad, theta, weight_decay, maximize)
-        v = alpha * state["square_avg"] + (1 - alpha) * g**2
+        v = alpha * state["square_avg"] + ((1 - alpha) * g) * g
         state["square_avg"] = v
         if centered:
             g_avg = alpha * state["grad_avg"] + (1 - alpha) * g
             state["grad_avg"] = g_avg
-            d = np.sqrt(np.maximum(v - g_avg**2, 0)) + eps
+            d = np.sqrt(np.maximum(v - g_avg * g_avg, 0)) + eps
         else:
             d = np.sqrt(v) + eps
         if momentum > 0:

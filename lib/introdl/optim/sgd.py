@@ -8,7 +8,6 @@ from .optimizer import Optimizer, gradient
 class SGD(Optimizer):
     """Stochastic gradient descent, like ``torch.optim.SGD`` (same arguments, defaults and order).
 
-    Introduced in chapter 8 (plain gradient descent in chapter 5, mini-batches in chapter 9).
     For each parameter θ with gradient ∇, one ``step()`` does::
 
         g ← −∇ if maximize else ∇
@@ -28,7 +27,7 @@ class SGD(Optimizer):
         lr (float): η, the learning rate, ≥ 0. Default 1e-3.
         momentum (float): μ, ≥ 0. Default 0 (no momentum).
         dampening (float): τ, the share of the new gradient left out of the velocity. Default 0.
-        weight_decay (float): λ, the L2 penalty, ≥ 0 (chapter 11). Default 0.
+        weight_decay (float): λ, the L2 penalty, ≥ 0. Default 0.
         nesterov (bool): Nesterov momentum; needs μ > 0 and τ = 0. Default False.
         maximize (bool): climb the function instead of descending it. Default False.
 

@@ -7,7 +7,7 @@ from .._validation import check_number, check_positive_int
 class EarlyStopping:
     """Watch the validation loss; remember the best weights; say when to stop.
 
-    Introduced in chapter 11. An epoch counts as an improvement when
+    An epoch counts as an improvement when
     val_loss < best − min_delta. After ``patience`` epochs in a row without one, ``update``
     returns True. With ``restore_best``, ``fit`` puts the weights of the best epoch back into the
     model at the end.

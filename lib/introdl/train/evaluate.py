@@ -1,67 +1,77 @@
 """Measuring a model without training it: loss and accuracy in eval mode."""
 import numpy as np
 
-from .._validation import check_positive_int
+from .._validation import as_float_array, check_positive_int
 
 OUTPUTS = ("logits", "probabilities")
 
 
 def predict(model, X, *, batch_size=1024):
-    """The model's outputs for X, in eval mode, computed in chunks; the mode is restored.
+    """The model's outputs for X, in eval mode, computed in chunks.
+
+    Every module's own train/eval mode is restored afterwards (so an MC-dropout setup,
+    ``model.eval(); model[1].train()``, survives).
 
     Args:
         model: an ``introdl.nn.Module``.
-        X: (N, ...) inputs.
+        X: (N, ...) inputs; N may be 0 (then the output has 0 rows, as in torch).
         batch_size (int): rows per chunk, ≥ 1. Default 1024.
 
     Returns:
         ndarray (N, ...): the outputs, stacked.
     """
     batch_size = check_positive_int(batch_size, "batch_size")
-    was_training = model.training
+    X = as_float_array(X, "X", allow_empty=True)
+    modes = [(module, module.training) for module in model.modules()]
     model.eval()
     try:
-        outputs = [model(X[start:start + batch_size]) for start in range(0, len(X), batch_size)]
+        starts = range(0, max(len(X), 1), batch_size)  # one empty chunk when N = 0
+        outputs = [model(X[start:start + batch_size]) for start in starts]
     finally:
-        model.train(was_training)
+        for module, training in modes:
+            module.training = training
     return np.concatenate(outputs, axis=0)
 
 
 def evaluate_loss(model, loss_fn, X, y):
-    """The loss over the whole of (X, y) in eval mode, as a float."""
+    """The loss over the whole of (X, y) in eval mode, as a float.
+
+    Raises:
+        ValueError: X is empty (a mean over no examples is undefined; torch gives NaN).
+    """
+    _check_not_empty(X, "evaluate_loss")
     return loss_fn(predict(model, X), y)
 
 
-def accuracy(model, X, y, *, outputs="logits"):
+def accuracy(model, X, y, *, outputs):
     """The fraction of examples classified correctly, in eval mode.
 
-    The decision rule comes from ``outputs``, what the model's outputs mean, never from the
-    model's layers:
+    The decision rule comes from ``outputs``, what the model's outputs mean; it has no default,
+    because a wrong guess is silently wrong (a sigmoid's outputs read as logits are all class 1):
 
     * C > 1 outputs per example (class scores, logits or probabilities): the predicted class is
       the argmax.
-    * one output per example, ``outputs="logits"`` (the default; a model trained with
-      ``BCEWithLogitsLoss``): class 1 when the output is > 0.
+    * one output per example, ``outputs="logits"`` (a model trained with ``BCEWithLogitsLoss``):
+      class 1 when the output is > 0.
     * one output per example, ``outputs="probabilities"`` (a model that ends in a sigmoid,
       trained with ``BCELoss``): class 1 when the output is > 0.5; outputs outside [0, 1] raise.
-
-    Introduced in chapter 7 (one output) and chapter 8 (C classes).
 
     Args:
         model: an ``introdl.nn.Module``.
         X: (N, ...) inputs.
         y: (N,) integer class labels (or (N, 1) for one output); not one-hot.
-        outputs (str): ``"logits"`` or ``"probabilities"``. Default ``"logits"``.
+        outputs (str): ``"logits"`` or ``"probabilities"``, required.
 
     Returns:
         float: the accuracy, in [0, 1].
 
     Raises:
         ValueError: an unknown ``outputs``; labels that are not one per example (one-hot
-            targets, a wrong length); probabilities outside [0, 1].
+            targets, a wrong length); probabilities outside [0, 1]; no examples.
     """
     if outputs not in OUTPUTS:
         raise ValueError(f'outputs must be "logits" or "probabilities", got {outputs!r}')
+    _check_not_empty(X, "accuracy")
     labels = np.asarray(y)
     if labels.ndim == 2 and labels.shape[1] > 1:
         raise ValueError(f"y must hold one class label per example, shape (N,), got shape {labels.shape}; "
@@ -90,3 +100,9 @@ def accuracy(model, X, y, *, outputs="logits"):
         else:
             predicted = (scores > 0).astype(int)
     return float(np.mean(predicted == labels))
+
+
+def _check_not_empty(X, what):
+    if len(X) == 0:
+        raise ValueError(f"{what} needs at least one example, got X with 0 rows "
+                         "(a mean over no examples is undefined; torch gives NaN)")

@@ -1,7 +1,8 @@
 """The training loop: mini-batches, forward, loss, backward, step — and knowing when to stop."""
 import numpy as np
 
-from .._validation import NonFiniteError, as_float_array, check_positive_int, check_rng
+from .._validation import as_float_array, check_positive_int, check_rng
+from ..errors import NonFiniteError
 from .batches import minibatches
 from .early_stopping import EarlyStopping
 from .evaluate import evaluate_loss
@@ -9,7 +10,9 @@ from .history import History
 
 
 class DivergedError(RuntimeError):
-    """Training produced an infinite or NaN loss. ``history`` keeps what was recorded until then."""
+    """Training cannot go on: an infinite or NaN loss, an overflow in the network, or an optimizer
+    step that would make a weight non-finite (the message says which). ``history`` keeps what was
+    recorded until then."""
 
     def __init__(self, message, *, epoch, step, history):
         super().__init__(message)
@@ -22,7 +25,7 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size, rng, validation=
         early_stopping=None, scheduler=None):
     """Train ``model`` with mini-batch gradient descent and return a ``History``.
 
-    Introduced in chapter 9 (mini-batches); early stopping in chapter 11. Each epoch shuffles
+    Each epoch shuffles
     the data with ``rng`` and, for every mini-batch of ``batch_size`` rows, computes the loss,
     runs backward and takes one optimizer step. Everything that belongs to one run starts afresh:
     a new ``History``, and ``early_stopping.reset()``. The optimizer's state (momentum, running
@@ -41,14 +44,15 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size, rng, validation=
             epoch. Default None.
         early_stopping (EarlyStopping): optional, needs ``validation``. Default None.
         scheduler: an optional learning-rate schedule of ``introdl.optim.lr_scheduler`` over
-            ``optimizer`` (chapter 7), stepped once at the end of every epoch, after the epoch's
+            ``optimizer``, stepped once at the end of every epoch, after the epoch's
             optimizer steps, as in torch's training loop. Default None.
 
     Returns:
         History: the losses of every epoch, the best epoch, where it stopped.
 
     Raises:
-        DivergedError: the loss became inf or NaN (with the step and epoch).
+        DivergedError: the loss became inf or NaN, the network overflowed, or an optimizer step
+            would make a weight non-finite (with the cause, the step and the epoch).
         ValueError, TypeError: inputs of the wrong length or kind.
     """
     X = as_float_array(X, "X")
@@ -107,21 +111,22 @@ def fit(model, loss_fn, optimizer, X, y, *, epochs, batch_size, rng, validation=
 
 def _training_step(model, loss_fn, optimizer, X_batch, y_batch, epoch, history):
     """One step of gradient descent on one mini-batch; returns the batch's loss."""
+    where = f"at step {history.steps} (epoch {epoch})"
+    lr = optimizer.param_groups[0]["lr"]
     try:
         # Overflow inside the network is a sign of divergence, not something to plot.
         with np.errstate(over="raise", invalid="raise"):
             optimizer.zero_grad()
             loss = loss_fn(model(X_batch), y_batch)
             if not np.isfinite(loss):
-                raise FloatingPointError(f"loss = {loss}")
+                raise FloatingPointError(f"the loss became {loss}")
             model.backward(loss_fn.backward())
-            optimizer.step()
     except (FloatingPointError, NonFiniteError) as err:
-        lr = getattr(optimizer, "lr", None)
-        advice = f" (lr = {lr:g}); try a smaller learning rate" if lr is not None else ""
-        raise DivergedError(
-            f"training diverged at step {history.steps} (epoch {epoch}): the loss became infinite "
-            f"or NaN{advice}.",
-            epoch=epoch, step=history.steps, history=history,
-        ) from err
+        raise DivergedError(f"training diverged {where}: {err} in the forward or backward pass; "
+                            f"try a smaller learning rate (lr = {lr:g})",
+                            epoch=epoch, step=history.steps, history=history) from err
+    try:
+        optimizer.step()
+    except NonFiniteError as err:  # the optimizer's message names the cause
+        raise DivergedError(f"training stopped {where}: {err}", epoch=epoch, step=history.steps, history=history) from err
     return loss

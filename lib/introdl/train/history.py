@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class History:
-    """The record of a ``fit`` run. Introduced in chapter 9.
+    """The record of a ``fit`` run.
 
     Attributes:
         train_loss (list): the mean training loss of each epoch (averaged over its mini-batches,
