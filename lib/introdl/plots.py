@@ -53,9 +53,10 @@ def plot_history(ax, history, *, title=None, patience=None):
 def figure_texts(fig):
     """Every piece of text drawn in ``fig`` (node and edge labels, titles, legends), as a list of str.
 
-    So that a chapter can assert that the numbers on a drawing are the numbers it computed.
+    The drawings write a minus as the sign "−" (U+2212); here it is "-" again, so that a chapter can
+    assert that a number it computed, formatted with ``f"{value:.4f}"``, is on the drawing.
     """
-    return [text.get_text() for text in fig.findobj(plt.Text) if text.get_text()]
+    return [text.get_text().replace("\u2212", "-") for text in fig.findobj(plt.Text) if text.get_text()]
 
 
 # ---------------------------------------------------------------------------- drawing primitives
@@ -107,13 +108,15 @@ def _sign_legend(ax, what="weight", *, dropped=False):
               fontsize=_FONT, handlelength=1.6, columnspacing=1.2)
 
 
-def _below(ax, xy, radius, value, decimals, prefix=""):
+def _below(ax, xy, radius, value, decimals, prefix="", *, kind="f"):
     """A node's value, written under it."""
-    ax.text(xy[0], xy[1] - radius - 0.08, prefix + _number(value, decimals), ha="center", va="top", fontsize=_FONT)
+    ax.text(xy[0], xy[1] - radius - 0.08, prefix + _number(value, decimals, kind), ha="center", va="top",
+            fontsize=_FONT)
 
 
-def _number(value, decimals):
-    return f"{value:.{decimals}f}".replace("-", "\u2212")
+def _number(value, decimals, kind="f"):
+    """``value`` with ``decimals`` decimals (kind "f") or significant digits ("g"), and a true minus sign."""
+    return f"{value:.{decimals}{kind}}".replace("-", "\u2212")
 
 
 def _count(n, noun):
@@ -121,14 +124,15 @@ def _count(n, noun):
 
 
 # ---------------------------------------------------------------------------- the perceptron
-def draw_perceptron(weights, bias=None, *, x=None, activation="sigmoid", simplified=False, decimals=2, ax=None):
+def draw_perceptron(weights, bias=None, *, x=None, activation="sigmoid", simplified=False, digits=4, ax=None):
     """One perceptron, ŷ = g(w0 + xᵀw): inputs, weights, the sum, the non-linearity and the output.
 
     weights: the m weights, an array (m,), or an ``nn.Linear(m, 1)`` (then ``bias`` is read from it).
     bias: w0, a number (ignored with ``simplified``). x: (m,) an input to write on the input nodes,
     with z and ŷ computed from it; None writes the names x₁ … xₘ instead. activation: the name of g.
     simplified: draw it as chapter 3 does from then on: no bias and no g, the node stands for z.
-    Edges are coloured by the sign of their weight, as wide as its size, and labelled with it.
+    Edges are coloured by the sign of their weight, as wide as its size, and labelled with it; numbers
+    are written with ``digits`` significant digits.
     Returns (figure, alt text). Raises ValueError for a layer with more than one output or an x of
     the wrong length. Source: the lecture's perceptron slide (MIT 6.S191, lecture 1).
     """
@@ -157,44 +161,44 @@ def draw_perceptron(weights, bias=None, *, x=None, activation="sigmoid", simplif
     for j in range(m):
         _node(ax, (0.0, ys[j]), f"$x_{j + 1}$", radius=r_in, fontsize=_FONT + 1)
         if x is not None:
-            _below(ax, (0.0, ys[j]), r_in, x[j], decimals)
+            _below(ax, (0.0, ys[j]), r_in, x[j], digits, kind="g")
         _edge(ax, (0.0, ys[j]), sum_xy, w[j], largest, radius=r_in,
-              label=f"$w_{j + 1}$ = {_number(w[j], decimals)}")
+              label=f"$w_{j + 1}$ = {_number(w[j], digits, 'g')}")
     z = None if x is None else (0.0 if simplified else bias) + x @ w
     parts = [f"a perceptron with {_count(m, 'input')}"]
     if simplified:
         _node(ax, sum_xy, "$z$", radius=r_in, fontsize=_FONT + 1)
         if z is not None:
-            _below(ax, sum_xy, r_in, z, decimals)
+            _below(ax, sum_xy, r_in, z, digits, kind="g")
         ax.set_xlim(-0.6, 4.2)
         parts.append("drawn without the bias and without g: its one node stands for z, the weighted sum plus bias")
     else:
         _node(ax, (0.0, ys[-1]), "1", radius=r_in, fontsize=_FONT + 1)
-        _edge(ax, (0.0, ys[-1]), sum_xy, bias, largest, radius=r_in, label=f"$w_0$ = {_number(bias, decimals)}")
+        _edge(ax, (0.0, ys[-1]), sum_xy, bias, largest, radius=r_in, label=f"$w_0$ = {_number(bias, digits, 'g')}")
         _node(ax, sum_xy, r"$\Sigma$", radius=r_in, fontsize=_FONT + 1)
         if z is not None:
-            _below(ax, sum_xy, r_in, z, decimals, "z = ")
-        g_xy, out_xy = (5.4, 0.0), (7.2, 0.0)
-        ax.add_patch(plt.Rectangle((g_xy[0] - 0.45, -0.45), 0.9, 0.9, facecolor="white", edgecolor="black", zorder=3))
+            _below(ax, sum_xy, r_in, z, digits, "z = ", kind="g")
+        g_xy, out_xy = (5.5, 0.0), (7.4, 0.0)
+        ax.add_patch(plt.Rectangle((g_xy[0] - 0.65, -0.45), 1.3, 0.9, facecolor="white", edgecolor="black", zorder=3))
         ax.text(*g_xy, f"$g$\n{activation}", ha="center", va="center", fontsize=_FONT - 1, zorder=4)
-        ax.annotate("", xy=(g_xy[0] - 0.45, 0), xytext=(sum_xy[0] + r_in, 0),
+        ax.annotate("", xy=(g_xy[0] - 0.65, 0), xytext=(sum_xy[0] + r_in, 0),
                     arrowprops=dict(arrowstyle="-|>", color="black"))
         ax.text((sum_xy[0] + g_xy[0]) / 2, 0.15, "$z$", ha="center", va="bottom", fontsize=_FONT)
         y_hat = None if (z is None or g is None) else g(z)
         _node(ax, out_xy, r"$\hat y$", radius=r_in, fontsize=_FONT + 1)
         if y_hat is not None:
-            _below(ax, out_xy, r_in, y_hat, decimals)
-        ax.annotate("", xy=(out_xy[0] - r_in, 0), xytext=(g_xy[0] + 0.45, 0),
+            _below(ax, out_xy, r_in, y_hat, digits, kind="g")
+        ax.annotate("", xy=(out_xy[0] - r_in, 0), xytext=(g_xy[0] + 0.65, 0),
                     arrowprops=dict(arrowstyle="-|>", color="black"))
-        ax.set_xlim(-0.6, 7.8)
-        parts.append(f"a bias node 1 with weight w0 = {bias:.{decimals}f}, a sum node and a {activation} g giving y-hat")
-    signs = ", ".join(f"w{j + 1} = {w[j]:.{decimals}f}" for j in range(m))
+        ax.set_xlim(-0.6, 8.0)
+        parts.append(f"a bias node 1 with weight w0 = {bias:.{digits}g}, a sum node and a {activation} g giving y-hat")
+    signs = ", ".join(f"w{j + 1} = {w[j]:.{digits}g}" for j in range(m))
     parts.append(f"weights {signs}")
     if x is not None:
-        parts.append(f"the input ({', '.join(f'{v:g}' for v in x)}) gives z = {z:.{decimals}f}"
-                     + ("" if simplified or g is None else f" and y-hat = {g(z):.{decimals}f}"))
+        parts.append(f"the input ({', '.join(f'{v:.{digits}g}' for v in x)}) gives z = {z:.{digits}g}"
+                     + ("" if simplified or g is None else f" and y-hat = {g(z):.{digits}g}"))
     parts.append("blue edges positive, red negative, thicker for larger weights")
-    ax.set_ylim(-height / 2 - 0.9, height / 2 + 0.6)
+    ax.set_ylim(-height / 2 - 0.75, height / 2 + 0.6)
     ax.set_aspect("equal")
     _sign_legend(ax)
     return fig, "; ".join(parts) + "."
@@ -257,7 +261,9 @@ def _describe_network(sizes, activations):
     out, act = sizes[-1], activations[-1]
     parts.append(f"{out} {act} output" + ("s" if out > 1 else "") if act else
                  f"{_count(out, 'output')} with no activation")
-    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    if len(sizes) == 2:
+        return f"a dense layer with {_count(sizes[0], 'input')} and " + parts[-1]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def draw_network(model, *, x=None, edges="weight", max_units=None, decimals=2, title=None, ax=None):
@@ -323,7 +329,7 @@ def draw_network(model, *, x=None, edges="weight", max_units=None, decimals=2, t
             heading = f"{role}\n{sizes[k]} {activations[k - 1] or 'no g'}"
         ax.text(k * column_gap, (rows - 1) / 2 * row_gap + 0.55, heading, ha="center", va="bottom", fontsize=_FONT)
     ax.set_xlim(-0.6, (len(sizes) - 1) * column_gap + 0.6)
-    ax.set_ylim(-(rows - 1) / 2 * row_gap - 1.2, (rows - 1) / 2 * row_gap + 1.4)
+    ax.set_ylim(-(rows - 1) / 2 * row_gap - 0.6, (rows - 1) / 2 * row_gap + 1.4)
     ax.set_aspect("equal")
     what = "weight" if edges == "weight" else "gradient"
     if title:
@@ -333,14 +339,20 @@ def draw_network(model, *, x=None, edges="weight", max_units=None, decimals=2, t
     alt = _describe_network(sizes, activations)
     if max_units is not None and shown != sizes:
         alt += f" (the first {max_units} units of each layer drawn)"
-    if x is not None:
+    if x is not None and sum(shown) <= 12:
+        columns = ["inputs"] + [f"hidden layer {k}" for k in range(1, len(sizes) - 1)] + ["outputs"]
+        alt += "; the values for one example: " + ", ".join(
+            f"{name} " + " ".join(f"{v:.{decimals}f}" for v in values[k][: shown[k]]) for k, name in enumerate(columns))
+    elif x is not None:
         alt += "; each unit shows its value for one example"
     for k, mask in enumerate(masks):
         if mask is not None:
             dropout = layers[k]["dropout"]
             alt += (f"; dropout with p = {dropout.p:g} dropped {int((~mask[: shown[k + 1]]).sum())} of the "
                     f"{shown[k + 1]} drawn units of hidden layer {k + 1}, crossed out")
-    alt += f"; blue edges positive {what}s, red negative, thicker for larger ones."
+    drawn = np.concatenate([m[: shown[k + 1], : shown[k]].ravel() for k, m in enumerate(matrices)])
+    alt += (f"; of the {drawn.size} edges drawn, {int((drawn >= 0).sum())} are blue (positive {what}) and "
+            f"{int((drawn < 0).sum())} red (negative), thicker for larger ones.")
     return fig, alt[0].lower() + alt[1:]
 
 
