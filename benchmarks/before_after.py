@@ -56,7 +56,7 @@ def runner_for(library):
         optimizer = optim.Adam(model.parameters(), lr=1e-3)
         seconds, _ = timed(train.fit, model, nn.CrossEntropyLoss(), optimizer, X_train, y_train,
                            epochs=epochs, batch_size=batch_size, rng=np.random.default_rng(seed))
-        return seconds, train.accuracy(model, X_test, y_test), model
+        return seconds, train.accuracy(model, X_test, y_test, outputs="logits"), model
     return run
 
 

@@ -72,7 +72,7 @@ def run_introdl(split, *, hidden, batch_size, epochs, seed=0):
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
     seconds, _ = timed(train.fit, model, loss_fn, optimizer, X_train, y_train, epochs=epochs,
                        batch_size=batch_size, rng=np.random.default_rng(seed))
-    return seconds, train.accuracy(model, X_test, y_test), model
+    return seconds, train.accuracy(model, X_test, y_test, outputs="logits"), model
 
 
 def run_sklearn(split, *, hidden, batch_size, epochs, seed=0):
