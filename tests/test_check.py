@@ -21,7 +21,7 @@ def step_inputs(rng):
     return rng.normal(size=4), rng.normal(size=4), 0.1
 
 
-def failure(student, reference=F.dense_forward, inputs=dense_inputs, **options):
+def failure(student, reference=F.linear, inputs=dense_inputs, **options):
     """The message of the AssertionError the check raises for ``student``."""
     options.setdefault("seed", 7)
     with pytest.raises(AssertionError) as raised:
@@ -30,15 +30,15 @@ def failure(student, reference=F.dense_forward, inputs=dense_inputs, **options):
 
 
 def test_a_right_answer_passes_and_says_so(capsys):
-    check_function(lambda x, W, b: x @ W.T + b, F.dense_forward, inputs=dense_inputs, seed=1, name="dense")
+    check_function(lambda x, W, b: x @ W.T + b, F.linear, inputs=dense_inputs, seed=1, name="dense")
     assert capsys.readouterr().out.startswith("✓ dense matches the reference on 5 test inputs (seed 1)")
 
 
 def test_the_seed_is_required():
     with pytest.raises(TypeError, match="seed"):
-        check_function(F.dense_forward, F.dense_forward, inputs=dense_inputs)
+        check_function(F.linear, F.linear, inputs=dense_inputs)
     with pytest.raises(TypeError, match="seed"):
-        check_function(F.dense_forward, F.dense_forward, inputs=dense_inputs, seed=None)
+        check_function(F.linear, F.linear, inputs=dense_inputs, seed=None)
 
 
 def test_the_same_answer_always_gets_the_same_verdict():
@@ -60,11 +60,11 @@ def test_each_test_draws_from_its_own_seeded_generator():
 
 
 def test_calling_the_reference_under_another_name_fails():
-    from introdl.functional import dense_forward as layer  # an alias imported earlier
+    from introdl.functional import linear as layer  # an alias imported earlier
 
     message = failure(lambda x, W, b: layer(x, W, b), name="dense_forward",
-                      forbid=["introdl.functional.dense_forward", "torch.nn.functional.linear"])
-    assert message.startswith("dense_forward called introdl.functional.dense_forward")
+                      forbid=["introdl.functional.linear", "torch.nn.functional.linear"])
+    assert message.startswith("dense_forward called introdl.functional.linear")
     assert "Write it yourself" in message
 
 
@@ -112,15 +112,15 @@ def test_a_package_is_watched_without_being_imported_until_the_answer_imports_it
 
 
 def test_forbidden_functions_are_free_outside_the_learners_call(capsys):
-    check_function(lambda x, W, b: x @ W.T + b, F.dense_forward, inputs=dense_inputs, seed=3,
-                   forbid=["introdl.functional.dense_forward"])
-    assert F.dense_forward(np.ones((1, 1)), np.ones((1, 1)), np.ones(1)).shape == (1, 1)
+    check_function(lambda x, W, b: x @ W.T + b, F.linear, inputs=dense_inputs, seed=3,
+                   forbid=["introdl.functional.linear"])
+    assert F.linear(np.ones((1, 1)), np.ones((1, 1)), np.ones(1)).shape == (1, 1)
     assert "✓" in capsys.readouterr().out
 
 
 def test_an_unknown_forbidden_name_is_a_mistake_in_the_test():
     with pytest.raises(ValueError, match="no function 'introdl.functional.no_such_thing'"):
-        check_function(F.dense_forward, F.dense_forward, inputs=dense_inputs, seed=1,
+        check_function(F.linear, F.linear, inputs=dense_inputs, seed=1,
                        forbid=["introdl.functional.no_such_thing"])
 
 
@@ -196,7 +196,7 @@ def test_library_frames_are_hidden_from_the_traceback():
     """IPython leaves out every frame whose locals hold __tracebackhide__ = True, except the last,
     which is the one line that raises the message, and no second, chained traceback."""
     with pytest.raises(AssertionError) as raised:
-        check_function(lambda x, W, b: x @ W.T, F.dense_forward, inputs=dense_inputs, seed=1)
+        check_function(lambda x, W, b: x @ W.T, F.linear, inputs=dense_inputs, seed=1)
     traceback, frames = raised.value.__traceback__, []
     while traceback is not None:
         frames.append(traceback.tb_frame)

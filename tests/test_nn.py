@@ -346,8 +346,10 @@ def test_backward_twice_is_refused_as_torch_refuses_it():
     model(x)
     model.backward(grad_output)
     once = [p.grad.copy() for p in model.parameters()]
-    with pytest.raises(RuntimeError, match=r"Linear.backward needs a forward call before it"):
+    with pytest.raises(RuntimeError, match=r"Sequential.backward needs a forward call before it"):
         model.backward(grad_output)
+    with pytest.raises(RuntimeError, match=r"Linear.backward needs a forward call before it"):
+        model[2].backward(grad_output)  # a layer on its own too
     for p, g in zip(model.parameters(), once):
         np.testing.assert_array_equal(p.grad, g)  # not doubled
 
@@ -442,8 +444,22 @@ def test_a_forward_that_fails_half_way_leaves_nothing_to_mix_with_the_previous_o
     with pytest.raises(ValueError, match="dense layer shapes do not fit"):
         model(rng.normal(size=(5, 4)))  # layer 0 saw the new input, layer 2 still holds the old one
     model[2].weight.data = np.ones((2, 3))
-    with pytest.raises(RuntimeError, match=r"Linear.backward needs a forward call before it"):
+    with pytest.raises(RuntimeError, match=r"layer 0 \(Linear\) no longer holds the values of this "
+                                           r"Sequential's last forward pass"):
         model.backward(np.ones((5, 2)))
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_a_layer_shared_by_two_networks_is_refused_not_a_wrong_gradient():
+    """torch follows each graph; here the shared layer holds only its latest forward, so A's backward is refused."""
+    rng = np.random.default_rng(48)
+    shared = nn.Linear(3, 3, rng=rng)
+    a, b = nn.Sequential(shared, nn.Tanh()), nn.Sequential(shared, nn.ReLU())
+    a(rng.normal(size=(4, 3)))
+    b(rng.normal(size=(4, 3)))  # same shapes: nothing else would notice
+    with pytest.raises(RuntimeError, match=r"layer 0 \(Linear\) no longer holds the values"):
+        a.backward(np.ones((4, 3)))
+    assert shared.weight.grad is None
 
 
 def test_a_grad_output_of_the_wrong_shape_is_refused():

@@ -11,9 +11,6 @@ class _Elementwise(Module):
     Any shape in, the same shape out; ``grad_output`` must have that shape too.
     """
 
-    function = staticmethod(F.relu)
-    derivative = staticmethod(F.relu_derivative)
-
     def forward(self, z):
         z = as_float_array(z, f"input to {type(self).__name__}", allow_empty=True)
         self.save_for_backward(z)

@@ -15,6 +15,8 @@ class Sequential(Module):
         TypeError: an argument that is not an ``introdl.nn`` module.
         ValueError: one module object at two places (its saved forward values would be those of
             its last use only, so one backward would be wrong).
+        RuntimeError: in ``backward``, a layer that ran elsewhere since this Sequential's forward
+            (a module object shared with another network).
 
     Source: https://pytorch.org/docs/stable/generated/torch.nn.Sequential.html
     """
@@ -34,16 +36,23 @@ class Sequential(Module):
         self.layers = list(layers)
 
     def forward(self, x):
-        try:
-            for layer in self.layers:
-                x = layer(x)
-        except Exception:  # a forward that fails half-way: no layer keeps a half pass's values
-            for module in self.modules():
-                vars(module).pop("_cache", None)
-            raise
+        for layer in self.layers:
+            x = layer(x)
+        self._cache = [vars(layer).get("_cache") for layer in self.layers]  # what this pass left in each
         return x
 
     def backward(self, grad_output):
+        caches = vars(self).pop("_cache", None)
+        if caches is None:
+            raise RuntimeError("Sequential.backward needs a forward call before it, and each forward allows "
+                               "one backward. Call the model on the input again before each backward.")
+        for index, (layer, cache) in enumerate(zip(self.layers, caches)):
+            if vars(layer).get("_cache") is not cache:
+                raise RuntimeError(
+                    f"Sequential.backward: layer {index} ({type(layer).__name__}) no longer holds the values of "
+                    "this Sequential's last forward pass: it ran forward (or backward) elsewhere since, or this "
+                    "pass failed half-way. Use a separate module object at each place, and call the model "
+                    "again before backward.")
         for layer in reversed(self.layers):
             grad_output = layer.backward(grad_output)
         return grad_output

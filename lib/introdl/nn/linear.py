@@ -47,8 +47,9 @@ class Linear(Module):
         if x.shape[1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}) expects input of shape "
                              f"(N, {self.in_features}), got {x.shape}")
+        z = F.linear(x, self.weight.data, None if self.bias is None else self.bias.data)  # z = x Wᵀ + b
         self.save_for_backward(x, self.weight.data)  # the input and the weights z is made of
-        return F.linear(x, self.weight.data, None if self.bias is None else self.bias.data)  # z = x Wᵀ + b
+        return z
 
     def backward(self, grad_output):
         x, weight = self.saved_tensors()

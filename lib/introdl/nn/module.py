@@ -68,8 +68,7 @@ class Module:
         return {key: value for key, value in vars(self).items() if key != "_cache"}
 
     def named_children(self):
-        """The direct sub-modules as ``(name, module)`` pairs, in assignment order (``"hidden"``,
-        ``"blocks.0"`` for the first module in a list attribute ``blocks``)."""
+        """``(name, sub-module)`` pairs in assignment order: ``"hidden"``, or ``"blocks.0"`` in a list."""
         for attribute, value in vars(self).items():
             if isinstance(value, Module):
                 yield attribute, value
@@ -117,14 +116,9 @@ class Module:
         return {name: parameter.data.copy() for name, parameter in self._named_parameters_with_repeats()}
 
     def load_state_dict(self, state_dict):
-        """Copy ``state_dict`` (name → array, from ``state_dict()`` or ``np.load``) into the
-        parameters, as torch's ``load_state_dict(strict=True)``; nothing is copied on an error.
-
-        Raises:
-            TypeError: not a mapping, or a value that is not an array of numbers.
-            KeyError: missing or unexpected names (all listed).
-            ValueError: a value of the wrong shape or not finite.
-        """
+        """Copy ``state_dict`` (from ``state_dict()`` or ``np.load``) into the parameters, as torch's
+        ``load_state_dict(strict=True)``. Nothing is copied on an error: ``TypeError`` (not a mapping
+        of arrays), ``KeyError`` (missing or unexpected names), ``ValueError`` (a wrong shape, NaN)."""
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"load_state_dict expects a dict from names to arrays, got {type(state_dict).__name__}")
         own = dict(self._named_parameters_with_repeats())
