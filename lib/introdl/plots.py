@@ -516,6 +516,10 @@ def draw_data_parallel(replicas, batch_size):
            f"all-reduce gives every worker the mean; on the right the {K} workers sit in a ring, each passing "
            f"one chunk of P/K = {P / K:g} of the P = {P} gradient numbers to its neighbour in each of "
            f"2(K − 1) = {2 * (K - 1)} steps, {sent:g} numbers sent per worker.")
+    if all(replica.shard_gradients for replica in replicas) and mean is not None:
+        lengths = [np.sqrt(sum(np.sum(g ** 2) for g in replica.shard_gradients[0])) for replica in replicas]
+        alt += (f" At the first step the shard gradients have lengths {', '.join(f'{n:.2f}' for n in lengths)}"
+                f" and their mean {np.sqrt(sum(np.sum(g ** 2) for g in mean)):.2f}.")
     return fig, alt
 
 
