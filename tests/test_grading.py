@@ -1,0 +1,305 @@
+"""Grading outside the student's kernel: a simulated class graded through the real nbgrader.
+
+The course directory comes from scripts/make_editions.py (chapters 02, 04, 07 and 11); the class
+is graded with the course's own `python grade.py chNN ...`, as the README tells a teacher. Each
+student is a kind of submission: honest ones must get every point they earned, cheating ones no
+marks (or a grade that needs manual grading, with the reason shown). Unit tests of the pieces
+(the scan, the sandbox, the verdict) come first; they need no nbgrader.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from introdl import exercises
+from introdl.check import Failed, _Where, judge, run_case
+from introdl.exercises import Exercise
+from introdl.grading import grade_exercise, scan
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "scripts" / "make_editions.py"
+CHAPTERS = {"ch02": "02_activation_functions", "ch04": "04_loss_functions", "ch07": "07_learning_rate",
+            "ch11": "11_regularization"}
+MAX_NOTEBOOK_BYTES = 2 * 1024 ** 2
+
+
+# --- the pieces ---------------------------------------------------------------------------------
+
+
+def test_scan_flags_the_routes_around_the_sandbox():
+    sources = {
+        "exec(src, ns)": "uses `exec`",
+        "import inspect": "imports `inspect`",
+        "x = getattr(np, 'lo' + 'ad')": "uses `getattr`",
+        "f = mse.__globals__": "uses `.__globals__`",
+        "get_ipython().events.register('post_run_cell', f)": "uses `get_ipython`",
+        "import introdl.check\nintrodl.check._compare = None": "imports `introdl.check`",
+        "np.allclose = lambda *a, **k: True": "changes `np.allclose`",
+        "data = np.load('../../gradebook.db')": "uses `.load`",
+        "np.zeros(3).tofile('/tmp/x')": "uses `.tofile`",
+        "import subprocess": "imports `subprocess`",
+    }
+    for source, reason in sources.items():
+        found = scan([source])
+        assert found and reason in found[0], f"{source!r}: {found}"
+    honest = "def mse(p, t):\n    d = p - t\n    return float(np.mean(d * d))\n"
+    assert scan([honest]) == []
+
+
+def _spec(**changes):
+    base = dict(id="t-square", function="square", seed=1, points=2, inputs=lambda rng: (rng.normal(size=3),),
+                reference=lambda x: x * x)
+    return Exercise(**{**base, **changes})
+
+
+def test_a_wrong_scalar_says_expected_and_got():
+    spec = _spec(inputs=lambda rng: (float(rng.normal()),), reference=lambda x: x * x)
+    args = (2.0,)
+    (_, _, message), = judge(spec, [(args, 5.0, 4.0)], where=lambda t: _Where(spec, t, 1, args))
+    assert "expected 4, got 5" in message
+
+
+def test_an_exception_in_one_part_costs_that_part_only():
+    spec = _spec(parts=(("first", 0, ""), ("second", 1, "")), reference=lambda x: (x, x))
+    args = (np.ones(3),)
+    results = judge(spec, [(args, (np.ones(3), "not a number"), (np.ones(3), np.ones(3)))],
+                    where=lambda t: _Where(spec, t, 1, args))
+    assert results[0][2] is None and "expected numbers" in results[1][2]
+
+
+def test_the_time_limit_is_on_one_call_of_the_function():
+    """A test that calls a 0.05 s function 20 times (1 s in all) passes a 0.3 s limit per call."""
+    def many_calls(function, x):
+        for _ in range(20):
+            y = function(x)
+        return y
+
+    def slow_square(x):
+        time.sleep(0.05)
+        return x * x
+
+    spec = _spec(call=many_calls, time_limit=0.3)
+    assert isinstance(run_case(spec, slow_square, (np.ones(3),)), np.ndarray)
+
+    def endless(x):
+        while True:
+            pass
+    outcome = run_case(spec, endless, (np.ones(3),))
+    assert isinstance(outcome, Failed) and "did not return within 0.3 s" in outcome.message
+
+
+def _source(code):
+    return "import numpy as np\n" + code
+
+
+def test_the_sandbox_refuses_the_library_and_torch_and_open():
+    spec = exercises.get("ch02-tanh-derivative")
+    for route in ("from introdl.functional import tanh_derivative as t\n    return t(z)",
+                  "import torch\n    return 1 - torch.tanh(torch.from_numpy(z)).numpy() ** 2",
+                  "open('x', 'w')\n    return 1 - np.tanh(z) ** 2"):
+        earned, text, _ = grade_exercise(spec, [_source(f"def tanh_derivative(z):\n    {route}\n")], 7)
+        assert earned == 0 and ("not available when exercises are graded" in text or "NameError" in text), text
+
+
+def test_a_segfault_costs_that_exercise_and_nothing_else():
+    crash = "def mse(p, t):\n    return float(np.lib.stride_tricks.as_strided(p, shape=(10**9,), strides=(4096,)).sum())\n"
+    earned, text, _ = grade_exercise(exercises.get("ch04-mse"), [_source(crash)], 7)
+    assert earned == 0 and "stopped (signal SIGSEGV)" in text, text
+
+
+def test_hidden_inputs_differ_from_the_public_ones():
+    spec = exercises.get("ch04-mse")
+    from introdl.check import public_inputs
+    from introdl.grading import hidden_inputs
+    public, hidden = public_inputs(spec, 0), hidden_inputs(spec, 12345, 0)
+    assert any(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(public, hidden))
+    assert all(np.array_equal(a, b) for a, b in zip(hidden, hidden_inputs(spec, 12345, 0)))
+
+
+# --- the class ----------------------------------------------------------------------------------
+
+HONEST_MSE = "def mse(prediction, target):\n    return float(np.mean((target - prediction) ** 2))\n"
+
+
+def solution_cell(notebook, grade_id):
+    return next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def answer(notebook, grade_id, code):
+    """The student's code in place of the body of a solution cell (the def line kept)."""
+    cell = solution_cell(notebook, grade_id)
+    indent = re.search(r"^( *)raise NotImplementedError\(\)", cell.source, re.M).group(1)
+    body = "\n".join(indent + line if line else line for line in code.strip("\n").splitlines())
+    cell.source = re.sub(r"^ *# YOUR CODE HERE\n *raise NotImplementedError\(\)", lambda _: body, cell.source,
+                         flags=re.M)
+
+
+def prepend(notebook, grade_id, code):
+    cell = solution_cell(notebook, grade_id)
+    cell.source = code.strip("\n") + "\n\n" + cell.source
+
+
+def honest_except(chapter, editions, changes):
+    """The instructor's solutions with some exercises answered by ``changes``: {grade_id: code}."""
+    notebook = nbformat.read(editions / "nbgrader" / "source" / chapter / f"{CHAPTERS[chapter]}.ipynb", 4)
+    student = nbformat.read(editions / "student" / f"{CHAPTERS[chapter]}.ipynb", 4)
+    for grade_id, code in changes.items():
+        solution_cell(notebook, grade_id).source = solution_cell(student, grade_id).source
+        answer(notebook, grade_id, code)
+    return notebook
+
+
+def blank(chapter, editions):
+    return nbformat.read(editions / "student" / f"{CHAPTERS[chapter]}.ipynb", 4)
+
+
+PUBLIC_ANSWERS = """
+import numpy as np
+_answers = {}
+for _t in range(5):
+    _rng = np.random.default_rng([401, _t])
+    _shape = tuple(int(s) for s in _rng.integers(1, 6, size=_rng.integers(1, 3)))
+    _p, _y = _rng.normal(size=_shape), _rng.normal(size=_shape)
+    _answers[_p.tobytes()] = 0.0
+"""
+
+# student -> {assignment: (how the submission is made, its fair grade)}: "full", "zero", "manual"
+# (a notebook flagged by the scan: every graded cell in it needs manual grading), or
+# {grade_id: points} (the cells not named get full marks)
+CLASS = {
+    "honest": {chapter: (lambda c, e: honest_except(c, e, {}), "full") for chapter in CHAPTERS},
+    "blank": {chapter: (blank, "zero") for chapter in CHAPTERS},
+    "patches-checker": {"ch04": (lambda c, e: honest_except(c, e, {"ch04-mse": (
+        "import introdl.check\nintrodl.check._compare = lambda *a, **k: None\nreturn 0.0")}),
+        "manual")},
+    "ipython-hook": {"ch04": (lambda c, e: honest_except(c, e, {"ch04-mse": (
+        "ip = get_ipython()\nip.events.register('post_run_cell', lambda r: None)\nreturn 0.0")}),
+        "manual")},
+    "public-answers": {"ch04": (lambda c, e: honest_except(c, e, {"ch04-mse": (
+        PUBLIC_ANSWERS + "return _answers.get(prediction.tobytes(), 1.0)")}), {"ch04-mse-test": 0})},
+    "nn-tanh": {"ch02": (lambda c, e: honest_except(c, e, {"ch02-tanh-derivative": (
+        "from introdl import nn\nreturn nn.Tanh.derivative(z)")}), "manual")},
+    "torch-sigmoid": {"ch02": (lambda c, e: honest_except(c, e, {"ch02-stable-sigmoid": (
+        "import torch\nreturn torch.from_numpy(z).sigmoid().numpy()")}), "manual")},
+    "exec-source": {"ch02": (lambda c, e: honest_except(c, e, {"ch02-relu-derivative": (
+        "import inspect, introdl.functional as G\nns = {}\nexec(inspect.getsource(G), ns)\n"
+        "return ns['relu_derivative'](z)")}), "manual")},
+    "reads-files": {"ch11": (lambda c, e: honest_except(c, e, {"ch11-should-stop": (
+        "seed = np.loadtxt('../../grading_seed')\nreturn False")}), "manual")},
+    "wrong-scalar": {"ch04": (lambda c, e: honest_except(c, e, {"ch04-mse": "return float(np.sum((target - prediction) ** 2))"}),
+                              {"ch04-mse-test": 0, "ch04-binary-cross-entropy-test": 1})},
+    "part-error": {"ch07": (lambda c, e: honest_except(c, e, {"ch07-run-gradient-descent": (
+        "w = np.array(w0, dtype=float)\npath = [w]\nfor k in range(steps):\n    w = w - lr * grad_fn(w)\n"
+        "    if not np.isfinite(loss_fn(w)) or loss_fn(w) > 1e8:\n        return np.array(path), k + 1\n"
+        "    path.append(w)\nreturn np.array(path), 'never'")}), {"ch07-run-gradient-descent-test": 1.5})},
+    "logs-to-stderr": {"ch04": (lambda c, e: honest_except(c, e, {"ch04-mse": (
+        "import logging\nlogging.warning('computing the mse')\nimport warnings\nwarnings.warn('still here')\n"
+        "return float(np.mean((target - prediction) ** 2))")}), "full")},
+    "prints-5mb": {"ch04": (lambda c, e: honest_except(c, e, {"ch04-mse": (
+        "print('x' * 5_000_000)\nreturn float(np.mean((target - prediction) ** 2))")}), "full")},
+    "segfault": {"ch04": (lambda c, e: honest_except(c, e, {"ch04-mse": (
+        "return float(np.lib.stride_tricks.as_strided(prediction, shape=(10**9,), strides=(4096,)).sum())")}),
+        {"ch04-mse-test": 0, "ch04-binary-cross-entropy-test": 1, "ch04-softmax-cross-entropy-test": 2})},
+    "renamed": {"ch04": (lambda c, e: honest_except(c, e, {}), "full")},
+}
+RENAMED = {"renamed": "04_loss_functions (1).ipynb"}
+
+
+PROCESSES = 2  # the class is split over two copies of the course directory, graded side by side
+
+
+class Graded:
+    """The grades of the class: (student, grade_id) -> points, or "manual" where the gradebook
+    says the grade needs manual grading."""
+
+    def __init__(self, courses, outputs, returncodes, seconds):
+        from nbgrader.api import Gradebook
+        self.courses, self.output, self.returncodes, self.seconds = courses, "\n".join(outputs), returncodes, seconds
+        self.grades, self.max_points, self.where = {}, {}, {}
+        for index, (student, chapters) in enumerate(CLASS.items()):
+            course = courses[index % PROCESSES]
+            self.where[student] = course
+            with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "introdl") as gradebook:
+                for chapter in chapters:
+                    submission = gradebook.find_submission_notebook(CHAPTERS[chapter], chapter, student)
+                    for grade in submission.grades:
+                        self.grades[student, grade.name] = "manual" if grade.needs_manual_grade else grade.score
+                        self.max_points[grade.name] = grade.max_score
+
+    def cell_text(self, student, chapter, grade_id):
+        """What the graded notebook shows under a graded cell."""
+        path = self.where[student] / "autograded" / student / chapter / f"{CHAPTERS[chapter]}.ipynb"
+        cell = solution_cell(nbformat.read(path, 4), grade_id)
+        return "\n".join(o.get("text", "") + o.get("evalue", "") for o in cell.outputs)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("course")
+    made = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--chapters", "02", "04", "07", "11"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr[-3000:]
+    courses = [out / "nbgrader"] + [out / f"nbgrader-{k}" for k in range(1, PROCESSES)]
+    for course in courses[1:]:
+        shutil.copytree(courses[0], course)  # the same hidden seed
+    for index, (student, chapters) in enumerate(CLASS.items()):
+        for chapter, (make, _) in chapters.items():
+            folder = courses[index % PROCESSES] / "submitted" / student / chapter
+            folder.mkdir(parents=True)
+            nbformat.write(make(chapter, out), folder / RENAMED.get(student, f"{CHAPTERS[chapter]}.ipynb"))
+    started = time.perf_counter()
+    runs = [subprocess.Popen([sys.executable, "grade.py", *CHAPTERS], cwd=course, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True) for course in courses]
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+    return Graded(courses, outputs, [run.returncode for run in runs], time.perf_counter() - started)
+
+
+def test_grading_runs_and_reports(graded):
+    assert graded.returncodes == [0] * PROCESSES, graded.output[-4000:]
+    submissions = sum(len(chapters) for chapters in CLASS.values())
+    print(f"\n{submissions} submissions graded in {graded.seconds:.1f} s by {PROCESSES} processes "
+          f"({graded.seconds * PROCESSES / submissions:.1f} s per submission and process)")
+    assert "renamed '04_loss_functions (1).ipynb' to '04_loss_functions.ipynb'" in graded.output
+    assert all((course / "grades.csv").exists() for course in graded.courses)
+
+
+@pytest.mark.parametrize("student", sorted(CLASS))
+def test_every_student_gets_a_fair_grade(graded, student):
+    for chapter, (_, fair) in CLASS[student].items():
+        ids = [name for (who, name) in graded.grades if who == student and name.startswith(chapter)]
+        assert ids, f"{student}: no grades for {chapter}"
+        for grade_id in ids:
+            expected = {"full": graded.max_points[grade_id], "zero": 0, "manual": "manual"}.get(fair) \
+                if isinstance(fair, str) else fair.get(grade_id, graded.max_points[grade_id])
+            assert graded.grades[student, grade_id] == expected, (
+                f"{student}, {grade_id}: graded {graded.grades[student, grade_id]}, fair is {expected}")
+
+
+def test_feedback_says_what_went_wrong(graded):
+    assert "expected" in graded.cell_text("wrong-scalar", "ch04", "ch04-mse-test")
+    assert re.search(r"expected [-\d.e]+, got [-\d.e]+", graded.cell_text("wrong-scalar", "ch04", "ch04-mse-test"))
+    assert "NEEDS MANUAL GRADING" in graded.cell_text("exec-source", "ch02", "ch02-relu-derivative-test")
+    assert "not implemented yet" in graded.cell_text("blank", "ch04", "ch04-mse-test")
+    assert "1 of 2 parts right" in graded.cell_text("part-error", "ch07", "ch07-run-gradient-descent-test")
+
+
+def test_graded_notebooks_stay_small_whatever_a_student_prints(graded):
+    path = graded.where["prints-5mb"] / "autograded" / "prints-5mb" / "ch04" / "04_loss_functions.ipynb"
+    assert path.stat().st_size < MAX_NOTEBOOK_BYTES
+    assert re.search(r"Your code printed \(the first 500 of \d{8} characters\)",
+                     graded.cell_text("prints-5mb", "ch04", "ch04-mse-test"))
+
+
+def test_missing_work_is_named(graded):
+    # every student of the gradebook without a submission for ch07 is listed as missing, not graded 0 in silence
+    lines = [line for line in graded.output.splitlines() if line.startswith("ch07: no submission from")]
+    missing = {name for line in lines for name in line.split("from ", 1)[1].split(" (")[0].split(", ")}
+    assert "wrong-scalar" in missing and "segfault" in missing and "honest" not in missing, lines
