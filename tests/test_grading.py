@@ -6,8 +6,6 @@ student is a kind of submission: honest ones must get every point they earned, c
 marks (or a grade that needs manual grading, with the reason shown). Unit tests of the pieces
 (the scan, the sandbox, the verdict) come first; they need no nbgrader.
 """
-import json
-import os
 import re
 import shutil
 import subprocess

@@ -94,7 +94,7 @@ def check_exercise(exercise_id, function):
             warnings.simplefilter("ignore")
             expected = spec.reference(*_copies(args))
         cases.append((args, run_case(spec, function, args), expected))
-    results = judge(spec, cases, where=lambda trial: _Where(spec, trial, spec.trials, cases[trial][0]))
+    results = judge(spec, cases, where=lambda trial: _where(spec, trial, cases[trial][0], function))
     failed = [message for _, _, message in results if message]
     if not failed:
         print(f"{PASS_MARK} {spec.name} matches the reference on {spec.trials} test inputs (seed {spec.seed}).")
@@ -104,6 +104,12 @@ def check_exercise(exercise_id, function):
         failed.append(f"{right} of {len(results)} parts right: {points_earned(spec, results):g} of "
                       f"{spec.points:g} points.")
     raise AssertionError("\n\n".join(failed))
+
+
+def _where(spec, trial, args, function):
+    """A public test, its inputs named as the learner's function names its arguments."""
+    names = None if spec.call else _argument_names(function, len(args))
+    return _Where(spec, trial, spec.trials, args, names=names)
 
 
 def public_inputs(spec, trial):
@@ -154,8 +160,8 @@ def run_case(spec, function, args):
         return Failed(f"{spec.name} {NOT_DONE}: replace `raise NotImplementedError()` with your code "
                       f"and run that cell again.")
     except _OutOfTime:
-        return Failed(f"{spec.function} did not return within {spec.time_limit:g} s (one call) — does it "
-                      f"loop forever?")
+        return Failed(f"{spec.name} did not return within {spec.time_limit:g} s (one call of "
+                      f"{spec.function}) — does it loop forever?")
     except Exception as err:
         return Failed(f"{spec.name} raised {type(err).__name__}: {err}\n{_learner_frames(err)}".rstrip())
     names = _argument_names(function, len(args))
@@ -281,9 +287,10 @@ def _item(got, index, name):
 class _Where:
     """One seeded test: its place, its inputs, and how to rebuild it in a cell."""
 
-    def __init__(self, spec, trial, trials, args, seed=None):
+    def __init__(self, spec, trial, trials, args, seed=None, names=None):
         self.spec, self.trial, self.trials, self.args = spec, trial, trials, args
         self.seed = spec.seed if seed is None else seed
+        self.names = names or [f"arg{index + 1}" for index in range(len(args))]
 
     def title(self):
         if self.seed == "hidden":  # the teacher's grading inputs
@@ -291,20 +298,17 @@ class _Where:
         return f"test {self.trial + 1} of {self.trials}, seed {self.seed}"
 
     def shapes(self):
-        return ", ".join(f"{label}: {_shape_of(value)}" for label, value in zip(self._names(), self.args))
-
-    def _names(self):
-        return [f"arg{index + 1}" for index in range(len(self.args))]
+        return ", ".join(f"{label}: {_shape_of(value)}" for label, value in zip(self.names, self.args))
 
     def reproduce(self):
         """Lines a learner can paste into a cell to run this case again."""
         lines = []
-        for label, value in zip(self._names(), self.args):
+        for label, value in zip(self.names, self.args):
             written = _literal(value, prefix=f"    {label} = np.array(")
             if written is None:
                 return ""
             lines.append(f"    {label} = {written}")
-        call = "" if self.spec.call else f"\n    {self.spec.function}({', '.join(self._names())})"
+        call = "" if self.spec.call else f"\n    {self.spec.function}({', '.join(self.names)})"
         return "To run this case yourself:\n" + "\n".join(lines) + call
 
 
@@ -441,7 +445,7 @@ def check_function(student, reference, *, inputs, seed, name=None, trials=5, rto
             warnings.simplefilter("ignore")
             expected = reference(*_copies(args))
         cases.append((args, run_case(spec, student, args), expected))
-    (_, _, message), = judge(spec, cases, where=lambda trial: _Where(spec, trial, trials, cases[trial][0]))
+    (_, _, message), = judge(spec, cases, where=lambda trial: _where(spec, trial, cases[trial][0], student))
     if message:
         raise AssertionError(message)
     print(f"{PASS_MARK} {name} matches the reference on {trials} test inputs (seed {seed}).")

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbformat.v4 import new_output
-from traitlets import Float, Unicode
+from traitlets import Unicode
 
 from introdl import exercises, sandbox
 from introdl.check import Failed, _Where, _copies, judge, points_earned
