@@ -5,8 +5,9 @@ An ``introdl.widgets.Explorer`` redraws on every move: its callback sets the ima
 that callback as a whole, and its parts separately:
 
 * the learning-rate explorer computes on every move (a run of gradient descent,
-  ``learning_rate_run``) and then redraws and encodes the PNG; the redraw is measured as the
-  frame's time minus the computation's, value by value;
+  ``introdl.descent.learning_rate_run``) and then draws the whole figure again and encodes the
+  PNG (a plain redraw); the redraw is measured as the frame's time minus the computation's,
+  value by value;
 * the dropout explorer trains one network per rate when it is built, so a move only draws (the
   first time a rate is shown: ``draw_dropout_run`` and the PNG encoding) or reuses the frame
   drawn before.
@@ -22,7 +23,7 @@ import numpy as np
 
 from report import Section, Table, median, percentile, timed
 
-GOALS_MS = {"learning rate": 100.0, "dropout": 300.0}
+GOALS_MS = {"learning rate": 200.0, "dropout": 300.0}
 
 
 def _module(name):
@@ -56,10 +57,11 @@ def _not_available(table, explorer, reason):
 # ---------------------------------------------------------------- the learning-rate explorer
 def learning_rate_latency(table, *, samples, seed=0):
     module, reason = _module("learning_rate")
-    needed = ("learning_rate_explorer", "learning_rate_run")
-    if module is None or not all(hasattr(module, name) for name in needed):
-        _not_available(table, "learning rate", reason or f"introdl.widgets.learning_rate lacks {needed}")
+    if module is None or not hasattr(module, "learning_rate_explorer"):
+        _not_available(table, "learning rate", reason or "introdl.widgets.learning_rate lacks learning_rate_explorer")
         return
+    from introdl.descent import learning_rate_run
+
     build, explorer = timed(module.learning_rate_explorer)
     low, high = min(explorer.grid), max(explorer.grid)
     # The grid values and as many values in between, in a random order: a hand on the slider.
@@ -68,7 +70,7 @@ def learning_rate_latency(table, *, samples, seed=0):
     values = [float(v) for v in rng.permutation(values)[:samples]]
     compute, frame, readout, callback, redraw = [], [], [], [], []
     for value in values:
-        t_compute, _ = timed(module.learning_rate_run, value)
+        t_compute, _ = timed(learning_rate_run, value)
         t_frame, _ = timed(explorer.png, value)
         t_readout, _ = timed(explorer.readout, value)
         compute.append(t_compute)

@@ -22,7 +22,7 @@ from introdl.descent import (  # noqa: E402
     DEFAULT_START, DEFAULT_STEPS, LOSS_BOUND, describe_run, gradient_descent, learning_rate_run, learning_rate_surface,
 )
 from introdl.widgets.learning_rate import (  # noqa: E402
-    FRAME_DPI, LEARNING_RATE_GRID, draw_learning_rate_run, learning_rate_explorer,
+    FRAME_DPI, LEARNING_RATE_GRID, LearningRateFrames, draw_learning_rate_run, learning_rate_explorer,
 )
 
 
@@ -173,12 +173,13 @@ def pixels(png):
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
 
 
-@pytest.mark.parametrize("lr", [0.002, 1.5])
-def test_the_explorer_shows_the_figure_of_the_run(lr):
-    # A frame is a plain redraw of draw_learning_rate_run: the same pixels.
-    frame = pixels(learning_rate_explorer(grid=[lr, 2 * lr]).png(lr))
-    figure = pixels(figure_to_png(draw_learning_rate_run(learning_rate_run(lr)), dpi=FRAME_DPI))
-    assert np.array_equal(frame, figure)
+def test_every_frame_is_the_figure_of_its_run_whatever_came_before():
+    # The explorer keeps one figure and replaces the run on it: after any sequence of moves a
+    # frame must be exactly draw_learning_rate_run's picture (no label or line left behind).
+    frames = LearningRateFrames()
+    for lr in (1.5, 0.002, 0.9, 1.5, 0.5):
+        figure = pixels(figure_to_png(draw_learning_rate_run(learning_rate_run(lr)), dpi=FRAME_DPI))
+        assert np.array_equal(pixels(frames(lr)), figure), lr
 
 
 # ---------------------------------------------------------------- the explorer

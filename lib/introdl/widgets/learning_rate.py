@@ -3,7 +3,7 @@
 The algorithm lives in ``introdl.descent`` (the loss surface, ``gradient_descent``,
 ``learning_rate_run`` and ``describe_run``); this module only draws. ``draw_learning_rate_run``
 draws one run, and ``learning_rate_explorer`` puts it behind a slider (an ``Explorer``), which
-draws a new figure on every move.
+redraws the figure on every move (``LearningRateFrames``).
 """
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -66,23 +66,26 @@ def draw_loss_axes(ax, *, steps=DEFAULT_STEPS):
 
 def _diverged_label(ax, run, *, height=0.5):
     """'diverged at step k' in a red box across ``ax`` at ``height`` (a fraction of the axes),
-    for a run that diverged."""
-    if run.diverged:
-        ax.text(0.5, height, f"diverged at step {run.diverged_at}", transform=ax.transAxes, **_DIVERGED_STYLE)
+    for a run that diverged. Returns the artists drawn (none for a run that did not diverge)."""
+    if not run.diverged:
+        return []
+    return [ax.text(0.5, height, f"diverged at step {run.diverged_at}", transform=ax.transAxes, **_DIVERGED_STYLE)]
 
 
 def draw_path(ax, run, *, color="tab:blue"):
-    """One run's path of weights w_0, w_1, … as a line of dots on ``ax``."""
-    ax.plot(run.path[:, 0], run.path[:, 1], "-o", color=color, markersize=2.5, linewidth=1.2)
+    """One run's path of weights w_0, w_1, … as a line of dots on ``ax``. Returns the artists drawn."""
+    return ax.plot(run.path[:, 0], run.path[:, 1], "-o", color=color, markersize=2.5, linewidth=1.2)
 
 
 def draw_loss_curve(ax, run, *, color="tab:blue"):
-    """J(w_k) − J* per step k on ``ax``; a cross marks the last step of a run that diverged."""
+    """J(w_k) − J* per step k on ``ax``; a cross marks the last step of a run that diverged.
+    Returns the artists drawn."""
     # How far above the minimum; the floor keeps a run that reached it off log(0).
     gap = np.maximum(run.losses - learning_rate_surface().minimum_loss, _GAP_LIMITS[0])
-    ax.plot(np.arange(len(gap)), gap, "-", color=color)
+    artists = ax.plot(np.arange(len(gap)), gap, "-", color=color)
     if run.diverged:
-        ax.plot([len(gap) - 1], [gap[-1]], "x", color="tab:red", markersize=9, markeredgewidth=2)
+        artists += ax.plot([len(gap) - 1], [gap[-1]], "x", color="tab:red", markersize=9, markeredgewidth=2)
+    return artists
 
 
 def draw_path_on_surface(ax, run, *, color="tab:blue"):
@@ -92,24 +95,59 @@ def draw_path_on_surface(ax, run, *, color="tab:blue"):
     _diverged_label(ax, run, height=0.9)
 
 
+def _empty_figure(*, steps, start, dpi):
+    """The figure without a run: both panels with their axes, the contours, start and minimum.
+    Returns (figure, left panel, right panel)."""
+    figure = Figure(figsize=_FIGSIZE, dpi=dpi)
+    FigureCanvasAgg(figure)
+    left, right = figure.subplots(1, 2, width_ratios=(1, 1.7))
+    draw_surface(left, start=start)
+    left.set_title("path of the weights", fontsize=10)
+    draw_loss_axes(right, steps=steps)
+    right.set_title("loss above its minimum J*", fontsize=10)
+    # A fixed layout: tight_layout would draw the whole figure once more just to measure it.
+    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.83, wspace=0.22)
+    return figure, left, right
+
+
+def _draw_run(figure, left, right, run):
+    """What depends on the run: its path, its loss curve, the 'diverged' labels and the title.
+    Returns the artists drawn on the panels (the title is the figure's own and is reset)."""
+    figure.suptitle(f"learning rate η = {run.lr:.3g}: {describe_run(run).split(':')[0]}")
+    return (draw_path(left, run) + _diverged_label(left, run, height=0.9)
+            + draw_loss_curve(right, run) + _diverged_label(right, run))
+
+
 def draw_learning_rate_run(run, *, dpi=FRAME_DPI):
     """Two panels for one ``introdl.descent.DescentRun``: the path of (w0, w1) on the contours of
     J, and J(w_k) − J* per step on a log axis; the title gives η and the verdict, and a run that
     diverged says 'diverged at step k' on both panels. Returns a matplotlib Figure of 8 × 3.4
     inches (not registered with pyplot: nothing to close)."""
-    figure = Figure(figsize=_FIGSIZE, dpi=dpi)
-    FigureCanvasAgg(figure)
-    left, right = figure.subplots(1, 2, width_ratios=(1, 1.7))
-    draw_path_on_surface(left, run)
-    left.set_title("path of the weights", fontsize=10)
-    draw_loss_axes(right, steps=run.steps)
-    draw_loss_curve(right, run)
-    _diverged_label(right, run)
-    right.set_title("loss above its minimum J*", fontsize=10)
-    figure.suptitle(f"learning rate η = {run.lr:.3g}: {describe_run(run).split(':')[0]}")
-    # A fixed layout: tight_layout would draw the whole figure once more just to measure it.
-    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.83, wspace=0.22)
+    figure, left, right = _empty_figure(steps=run.steps, start=run.path[0], dpi=dpi)
+    _draw_run(figure, left, right, run)
     return figure
+
+
+class LearningRateFrames:
+    """The explorer's frames: ``draw_learning_rate_run``'s picture as PNG bytes, for any η.
+
+    One figure is kept from frame to frame, so that its axes, ticks and contours are made once:
+    each frame removes the previous run's lines and labels, draws the new run's and renders the
+    whole figure again (a plain redraw; nothing of the previous picture is reused).
+    """
+
+    def __init__(self, *, steps=DEFAULT_STEPS, start=DEFAULT_START):
+        self.steps, self.start = steps, start
+        self.figure, self.left, self.right = _empty_figure(steps=steps, start=start, dpi=FRAME_DPI)
+        self.drawn = []
+
+    def __call__(self, lr):
+        """The frame for learning rate ``lr`` as PNG bytes."""
+        for artist in self.drawn:
+            artist.remove()
+        run = learning_rate_run(lr, steps=self.steps, start=self.start)
+        self.drawn = _draw_run(self.figure, self.left, self.right, run)
+        return figure_to_png(self.figure, dpi=FRAME_DPI)
 
 
 # ---------------------------------------------------------------- the explorer
@@ -119,9 +157,7 @@ def learning_rate_explorer(*, steps=DEFAULT_STEPS, grid=LEARNING_RATE_GRID, init
     Returns an ``introdl.widgets.Explorer``: displayed in a kernel it is a live slider; on the
     website its static twin switches between the frames precomputed for ``grid``.
     """
-    def frame(lr):
-        figure = draw_learning_rate_run(learning_rate_run(lr, steps=steps))
-        return figure_to_png(figure, dpi=FRAME_DPI)
+    frame = LearningRateFrames(steps=steps)
 
     def readout(lr):
         return describe_run(learning_rate_run(lr, steps=steps))
@@ -131,7 +167,7 @@ def learning_rate_explorer(*, steps=DEFAULT_STEPS, grid=LEARNING_RATE_GRID, init
                 f"the weights on the contour lines of the loss, then the loss above its minimum, step by step.")
 
     # The two panels of the figure (fractions of its width and height, for the layout of
-    # ``draw_learning_rate_run``), without the title: the readout above says the same.
+    # ``_empty_figure``), without the title: the readout above says the same.
     panels = {"path of the weights": (0.0, 0.09, 0.366, 1.0), "loss per step": (0.366, 0.09, 1.0, 1.0)}
     return Explorer(frame, grid, description="learning rate η", initial=initial, readout=readout,
                     log_scale=True, alt=alt, panels=panels)
