@@ -1,8 +1,8 @@
 """A chapter saved after its explorer ran, and reopened: what JupyterLab 4 shows in the explorer's place.
 
 The explorer cell runs in a real kernel (nbclient, without storing widget state, as JupyterLab
-saves by default); the notebook is saved by a Jupyter server started with the configuration file
-that enables ``introdl.widgets.saving`` (its save hook); the file is read
+saves by default); the notebook is saved by a Jupyter server started with the configuration that
+``python -m introdl.widgets.saving`` writes (it loads the save hook); the file is read
 back and judged by the rule JupyterLab applies to it (``what_jupyterlab_shows``).
 """
 import json
@@ -108,14 +108,13 @@ def test_without_the_hook_a_reopened_chapter_shows_the_widget_error(ran, tmp_pat
 
 
 def test_a_reopened_chapter_saved_by_the_server_shows_the_explorers_picture(ran, tmp_path):
-    # The configuration file that the install puts into etc/jupyter/jupyter_server_config.d.
-    config = Path(saving.__file__).parent / "jupyter-config" / "introdl.json"
-    assert json.loads(config.read_text()) == {"ServerApp": {"jpserver_extensions": {"introdl.widgets.saving": True}}}
-    (tmp_path / "config" / "jupyter_server_config.d").mkdir(parents=True)
-    (tmp_path / "config" / "jupyter_server_config.d" / "introdl.json").write_text(config.read_text())
+    # `python -m introdl.widgets.saving` writes the configuration into an environment's etc/jupyter.
+    written = saving.enable(prefix=tmp_path / "env")
+    assert json.loads(written.read_text()) == {"ServerApp": {"jpserver_extensions": {"introdl.widgets.saving": True}}}
     (tmp_path / "root").mkdir()
     (tmp_path / "ran.json").write_text(json.dumps(ran))
-    env = dict(os.environ, JUPYTER_CONFIG_PATH=str(tmp_path / "config"), JUPYTER_CONFIG_DIR=str(tmp_path / "user"),
+    env = dict(os.environ, JUPYTER_CONFIG_PATH=str(tmp_path / "env" / "etc" / "jupyter"),
+               JUPYTER_CONFIG_DIR=str(tmp_path / "user"),
                JUPYTER_DATA_DIR=str(tmp_path / "data"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
     done = subprocess.run([sys.executable, "-c", SERVER_SAVE, str(tmp_path / "root"), str(tmp_path / "ran.json")],
                           env=env, capture_output=True, text=True, timeout=300)

@@ -23,10 +23,16 @@ stays is the explorer's static twin: by rule 1 the reopened chapter shows its pi
 precomputed slider, and after the cells are run again the live slider.
 
 ``introdl.widgets.saving`` is also a Jupyter server extension that runs this on every save
-(autosave and Ctrl+S alike), enabled by ``widgets/jupyter-config/introdl.json``, which the package
-installs into ``etc/jupyter/jupyter_server_config.d``. The live widget in the open notebook is
-not touched: only the file is.
+(autosave and Ctrl+S alike). ``python -m introdl.widgets.saving`` enables it for the Jupyter of
+this Python: it copies ``jupyter-config/introdl.json`` into
+``<sys.prefix>/etc/jupyter/jupyter_server_config.d``, where ``jupyter lab`` reads its settings (an
+editable install, ``pip install -e``, does not copy such files itself). The live widget in the
+open notebook is not touched: only the file is.
 """
+import shutil
+import sys
+from pathlib import Path
+CONFIG = Path(__file__).parent / "jupyter-config" / "introdl.json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # Types that draw the output without a kernel: a bundle with one of them needs no widget view.
@@ -67,3 +73,16 @@ def _jupyter_server_extension_points():
 def _load_jupyter_server_extension(serverapp):
     """Run ``pre_save_hook`` whenever the server saves a file."""
     serverapp.contents_manager.register_pre_save_hook(pre_save_hook)
+
+
+def enable(prefix=sys.prefix):
+    """Enable the extension for the Jupyter server installed under ``prefix`` (default: this
+    Python's environment). Returns the path of the configuration file written."""
+    target = Path(prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / CONFIG.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(CONFIG, target)
+    return target
+
+
+if __name__ == "__main__":
+    print(f"enabled introdl.widgets.saving: wrote {enable()}")
