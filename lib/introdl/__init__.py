@@ -10,11 +10,12 @@ Modules: ``errors`` (``NonFiniteError``, also ``introdl.NonFiniteError``), ``fun
 schedules), ``train`` (mini-batches and the training loop), ``data`` (datasets that need no
 network), ``gradcheck`` (finite differences and the library's one ``relative_error``),
 ``torch_twin`` (the equivalent torch model, ``tolerance(device)``; torch is imported only when
-used), ``check`` (the exercises' self-check), ``distributed`` (data-parallel SGD),
-``widgets`` and ``plots`` (the chapters' explorers and figures).
+used), ``check`` (the exercises' self-check), ``distributed`` (data-parallel SGD), ``descent``
+(gradient descent on chapter 7's loss surface), ``widgets`` and ``plots`` (the chapters' explorers
+and figures).
 """
 from .errors import NonFiniteError
-from . import functional, gradcheck, data, nn, optim, torch_twin, train, check
+from . import functional, gradcheck, data, nn, optim, torch_twin, train, check, descent
 
-__all__ = ["NonFiniteError", "functional", "gradcheck", "data", "nn", "optim", "torch_twin", "train", "check"]
+__all__ = ["NonFiniteError", "functional", "gradcheck", "data", "nn", "optim", "torch_twin", "train", "check", "descent"]
 __version__ = "0.1.0"
