@@ -405,3 +405,17 @@ def test_solutions_get_full_marks_and_the_blank_copy_zero(editions, chapter):
             if earned != (spec.points if fair == "full" else 0) or (fair == "zero" and NOT_DONE not in text):
                 failures.append(f"{where(chapter, cell)} ({fair}): {earned:g} of {spec.points:g}\n{text}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_the_student_site_has_no_solutions_and_no_launch_buttons_into_the_book(tmp_path):
+    """scripts/build_student_site.py's sources (the build itself is the author's command)."""
+    spec = importlib.util.spec_from_file_location("build_student_site", REPO / "scripts" / "build_student_site.py")
+    site = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(site)
+    site.write_source(tmp_path / "source", "", "main")
+    text = "\n".join(path.read_text() for path in (tmp_path / "source" / "book").glob("[0-9][0-9]_*.ipynb"))
+    hidden = site.solution_lines()
+    assert hidden and not [line for line in hidden if line in text]
+    assert "raise NotImplementedError()" in text and BEGIN not in text
+    config = (tmp_path / "source" / "_config.yml").read_text()
+    assert 'binderhub_url: ""' in config and 'colab_url: ""' in config
