@@ -233,3 +233,33 @@ def test_the_static_twin_cuts_its_panels_where_nothing_is_drawn():
             for column in {round(left * width), round(right * width) - 1} - {0, width - 1}:
                 assert np.all(full[round(top * height):, column] == 255), f"η = {lr}: a cut at column {column}"
             assert np.all(full[round(top * height), :] == 255)  # below the title, above the panels
+
+
+def test_the_chapters_import_only_what_the_packages_export():
+    # Chapter 7 used to import, from introdl.widgets.learning_rate, a name introdl.widgets did not
+    # export. Every name a chapter takes from introdl.descent or introdl.widgets is in its __all__.
+    import ast
+    import importlib
+    from pathlib import Path
+
+    book = Path(__file__).resolve().parents[1] / "book"
+    imported = []
+    for chapter in sorted(book.glob("*.ipynb")):
+        for cell in json.loads(chapter.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            try:
+                tree = ast.parse(source)
+            except SyntaxError:  # an IPython magic: not an import of ours
+                continue
+            imported += [(chapter.name, node.module, alias.name) for node in ast.walk(tree)
+                         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("introdl.widgets", "introdl.descent"))
+                         for alias in node.names]
+    assert {chapter for chapter, _, _ in imported} >= {"07_learning_rate.ipynb", "11_regularization.ipynb"}
+    for chapter, module, name in imported:
+        assert module in ("introdl.widgets", "introdl.descent"), f"{chapter} imports from the private {module}"
+        assert name in importlib.import_module(module).__all__, f"{chapter}: {module} does not export {name}"
+    for module in ("introdl.widgets", "introdl.descent"):
+        package = importlib.import_module(module)
+        assert all(hasattr(package, name) for name in package.__all__)
