@@ -97,7 +97,7 @@ def test_the_perceptron_shows_its_weights_bias_and_output():
     assert "-1" in texts and "2" in texts and "z = -6" in texts
     assert f"{1 / (1 + np.exp(6.0)):.4g}" == "0.002473" and "0.002473" in texts
     assert len(_nodes(fig)) == 5 and len(_edges(fig)) == 3  # x1, x2, 1, the sum, y-hat; w1, w2, w0
-    assert alt.startswith("a perceptron with 2 inputs") and "sigmoid" in alt
+    assert alt.startswith("A perceptron with 2 inputs") and "sigmoid" in alt
 
 
 def test_the_simplified_perceptron_has_no_bias_and_reads_an_nn_linear():
@@ -114,11 +114,11 @@ def test_the_simplified_perceptron_has_no_bias_and_reads_an_nn_linear():
 def test_alt_text_names_the_layer_sizes_and_activations():
     model = _small_network()
     _, alt = plots.draw_network(model)
-    assert alt.startswith("a network with 2 inputs, one hidden layer of 4 tanh units and 1 sigmoid output")
+    assert alt.startswith("A network with 2 inputs, one hidden layer of 4 tanh units and 1 sigmoid output")
     weights = np.concatenate([model[0].weight.data.ravel(), model[2].weight.data.ravel()])
     assert f"of the 12 edges drawn, {(weights >= 0).sum()} are blue (positive weight) and {(weights < 0).sum()} red" in alt
     _, alt = plots.draw_network(nn.Linear(3, 2, rng=np.random.default_rng(0)), x=[1.0, 2.0, 3.0])
-    assert alt.startswith("a dense layer with 3 inputs and 2 outputs") and "inputs 1.00 2.00 3.00" in alt
+    assert alt.startswith("A dense layer with 3 inputs and 2 outputs") and "inputs 1.00 2.00 3.00" in alt
 
 
 def test_the_crossed_out_units_are_the_mask_the_dropout_module_drew():
@@ -226,3 +226,26 @@ def test_bad_input_gets_a_clear_error():
         plots.draw_network(nn.Sequential(nn.ReLU(), nn.Linear(2, 1)))
     with pytest.raises(ValueError, match="edges must be"):
         plots.draw_network(_small_network(), edges="bias")
+
+
+def test_every_chapter_picture_gives_the_website_its_alt_text():
+    """A cell that draws with introdl.plots carries the drawing's alt text in its metadata, where
+    myst-nb reads it ({"mystnb": {"image": {"alt": ...}}}); the text is the one the drawing wrote."""
+    import json
+    from pathlib import Path
+
+    openings = ("A perceptron with", "A dense layer with", "A network with", "The computational graph",
+                "Data-parallel SGD", "Contour map of the loss")
+    drawing_cells = 0
+    for path in sorted((Path(__file__).parents[1] / "book").glob("*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell["source"])
+            if cell["cell_type"] != "code" or not any(f"plots.{name}(" in source for name in (
+                    "draw_perceptron", "draw_network", "draw_computational_graph", "draw_data_parallel",
+                    "plot_loss_landscape")):
+                continue
+            drawing_cells += 1
+            alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
+            assert alt.startswith(openings), f"{path.name}, cell {cell['id']}: no alt text from the drawing"
+            assert "plt.show()" in source, f"{path.name}, cell {cell['id']}: end the cell with plt.show()"
+    assert drawing_cells >= 9

@@ -201,7 +201,8 @@ def draw_perceptron(weights, bias=None, *, x=None, activation="sigmoid", simplif
     ax.set_ylim(-height / 2 - 0.75, height / 2 + 0.6)
     ax.set_aspect("equal")
     _sign_legend(ax)
-    return fig, "; ".join(parts) + "."
+    alt = "; ".join(parts) + "."
+    return fig, alt[0].upper() + alt[1:]
 
 
 # ---------------------------------------------------------------------------- networks
@@ -353,7 +354,7 @@ def draw_network(model, *, x=None, edges="weight", max_units=None, decimals=2, t
     drawn = np.concatenate([m[: shown[k + 1], : shown[k]].ravel() for k, m in enumerate(matrices)])
     alt += (f"; of the {drawn.size} edges drawn, {int((drawn >= 0).sum())} are blue (positive {what}) and "
             f"{int((drawn < 0).sum())} red (negative), thicker for larger ones.")
-    return fig, alt[0].lower() + alt[1:]
+    return fig, alt[0].upper() + alt[1:]
 
 
 # ---------------------------------------------------------------------------- computational graph
@@ -451,8 +452,8 @@ def draw_data_parallel(replicas, batch_size):
     replicas: the list that ``introdl.distributed.data_parallel_sgd`` returns, one ``Replica`` per
     worker (K = its length; P, the number of gradient numbers, is read from its weights).
     batch_size: B, the mini-batch that is cut into K shards of B/K examples.
-    Left: the batch, its shards and the workers, each labelled with the length of its first shard
-    gradient ‖g_r‖ and of the all-reduced mean ‖ḡ‖. Right: the ring: in K − 1 reduce-scatter steps
+    Top: the batch, its shards and the workers, each labelled with the length of its first shard
+    gradient ‖g_r‖ and of the all-reduced mean ‖ḡ‖. Below: the ring: in K − 1 reduce-scatter steps
     and K − 1 all-gather steps each worker passes one chunk of P/K numbers to its right-hand
     neighbour, 2(K − 1)/K · P numbers in all. Returns (figure, alt text).
     Raises ValueError if B is not divisible by K (the library refuses unequal shards too).
@@ -466,7 +467,8 @@ def draw_data_parallel(replicas, batch_size):
     shard = batch_size // K
     sent = 2 * (K - 1) * P / K
     colours = plt.get_cmap("tab10")(np.arange(K) % 10)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 3.6), gridspec_kw={"width_ratios": [1.25, 1]})
+    # Top: the batch, its shards and the workers; bottom: the ring. One column, to stay legible on a phone.
+    fig, (left, right) = plt.subplots(2, 1, figsize=(4.4, 6.4), gridspec_kw={"height_ratios": [1, 1]})
     for ax in (left, right):
         ax.set_axis_off()
         ax.set_aspect("equal")
@@ -505,15 +507,16 @@ def draw_data_parallel(replicas, batch_size):
             right.annotate("", xy=end, xytext=start, zorder=2,
                            arrowprops=dict(arrowstyle="-|>", color="black", shrinkA=14, shrinkB=14,
                                            connectionstyle=f"arc3,rad={-bend}"))
-    right.text(0, 0, f"ring\nK = {K}", ha="center", va="center", fontsize=_FONT)
-    right.text(0, -1.55, f"2(K−1) = {2 * (K - 1)} steps,\none chunk of P/K = {P / K:g}\nnumbers each:"
-               f" {sent:g} sent\nper worker (P = {P})", ha="center", va="top", fontsize=_FONT - 1)
-    right.set_xlim(-1.5, 1.5)
-    right.set_ylim(-2.9, 1.5)
+    right.set_title(f"the ring, K = {K}", fontsize=_FONT)
+    right.text(0, -1.45, f"2(K−1) = {2 * (K - 1)} steps; in each, every worker\npasses one chunk of P/K = {P / K:g} "
+               f"numbers\nto its neighbour: {sent:g} sent per worker (P = {P})", ha="center", va="top",
+               fontsize=_FONT - 1)
+    right.set_xlim(-2.1, 2.1)
+    right.set_ylim(-2.5, 1.4)
     fig.tight_layout()
     alt = (f"Data-parallel SGD with K = {K} workers: a mini-batch of {batch_size} examples is cut into {K} shards of "
            f"{shard}, each worker computes the gradient of its shard on its own replica of the model, and an "
-           f"all-reduce gives every worker the mean; on the right the {K} workers sit in a ring, each passing "
+           f"all-reduce gives every worker the mean; below, the {K} workers sit in a ring, each passing "
            f"one chunk of P/K = {P / K:g} of the P = {P} gradient numbers to its neighbour in each of "
            f"2(K − 1) = {2 * (K - 1)} steps, {sent:g} numbers sent per worker.")
     if all(replica.shard_gradients for replica in replicas) and mean is not None:
@@ -575,7 +578,7 @@ def plot_loss_landscape(model, loss_fn, X, y, *, rng, steps=21, span=1.0, title=
     as (alphas, losses) so that a chapter can check what it shows.
     """
     alphas, losses = loss_landscape(model, loss_fn, X, y, rng=rng, steps=steps, span=span)
-    fig, ax = plt.subplots(figsize=(5.2, 4.2))
+    fig, ax = plt.subplots(figsize=(4.6, 3.8))
     levels = np.geomspace(losses.min(), losses.max(), 16)
     filled = ax.contourf(alphas, alphas, losses, levels=levels, cmap="viridis",
                          norm=plt.matplotlib.colors.LogNorm(losses.min(), losses.max()))
