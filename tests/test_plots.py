@@ -249,3 +249,8 @@ def test_every_chapter_picture_gives_the_website_its_alt_text():
             assert alt.startswith(openings), f"{path.name}, cell {cell['id']}: no alt text from the drawing"
             assert "plt.show()" in source, f"{path.name}, cell {cell['id']}: end the cell with plt.show()"
     assert drawing_cells >= 9
+
+
+def test_the_perceptron_refuses_an_activation_it_does_not_know():
+    with pytest.raises(ValueError, match="activation must be one of"):
+        plots.draw_perceptron([1.0, 2.0], 0.5, activation="softplus")

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
+from . import functional as F
 from . import nn
 
 POSITIVE, NEGATIVE, DROPPED = "tab:blue", "tab:red", "0.6"
@@ -128,8 +129,9 @@ def draw_perceptron(weights, bias=None, *, x=None, activation="sigmoid", simplif
     """One perceptron, ŷ = g(w0 + xᵀw): inputs, weights, the sum, the non-linearity and the output.
 
     weights: the m weights, an array (m,), or an ``nn.Linear(m, 1)`` (then ``bias`` is read from it).
-    bias: w0, a number (ignored with ``simplified``). x: (m,) an input to write on the input nodes,
-    with z and ŷ computed from it; None writes the names x₁ … xₘ instead. activation: the name of g.
+    bias: w0, a number (not drawn with ``simplified``, but part of z). x: (m,) an input whose values
+    are written under the input nodes, with z and ŷ computed from it. activation: "sigmoid", "tanh"
+    or "relu", the g of ``introdl.functional``.
     simplified: draw it as chapter 3 does from then on: no bias and no g, the node stands for z.
     Edges are coloured by the sign of their weight, as wide as its size, and labelled with it; numbers
     are written with ``digits`` significant digits.
@@ -150,7 +152,10 @@ def draw_perceptron(weights, bias=None, *, x=None, activation="sigmoid", simplif
         x = np.asarray(x, dtype=float).ravel()
         if len(x) != m:
             raise ValueError(f"x has {len(x)} entries but the perceptron has {m} inputs")
-    g = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh, "relu": lambda z: max(z, 0.0)}.get(activation)
+    functions = {"sigmoid": F.sigmoid, "tanh": F.tanh, "relu": F.relu}
+    if activation not in functions:
+        raise ValueError(f"activation must be one of {sorted(functions)}, not {activation!r}")
+    g = functions[activation]
 
     n_in = m + (0 if simplified else 1)
     height = (n_in - 1) * 1.5
@@ -164,7 +169,7 @@ def draw_perceptron(weights, bias=None, *, x=None, activation="sigmoid", simplif
             _below(ax, (0.0, ys[j]), r_in, x[j], digits, kind="g")
         _edge(ax, (0.0, ys[j]), sum_xy, w[j], largest, radius=r_in,
               label=f"$w_{j + 1}$ = {_number(w[j], digits, 'g')}")
-    z = None if x is None else (0.0 if simplified else bias) + x @ w
+    z = None if x is None else (0.0 if bias is None else bias) + x @ w
     parts = [f"a perceptron with {_count(m, 'input')}"]
     if simplified:
         _node(ax, sum_xy, "$z$", radius=r_in, fontsize=_FONT + 1)
@@ -184,7 +189,7 @@ def draw_perceptron(weights, bias=None, *, x=None, activation="sigmoid", simplif
         ax.annotate("", xy=(g_xy[0] - 0.65, 0), xytext=(sum_xy[0] + r_in, 0),
                     arrowprops=dict(arrowstyle="-|>", color="black"))
         ax.text((sum_xy[0] + g_xy[0]) / 2, 0.15, "$z$", ha="center", va="bottom", fontsize=_FONT)
-        y_hat = None if (z is None or g is None) else g(z)
+        y_hat = None if z is None else float(g(np.float64(z)))
         _node(ax, out_xy, r"$\hat y$", radius=r_in, fontsize=_FONT + 1)
         if y_hat is not None:
             _below(ax, out_xy, r_in, y_hat, digits, kind="g")
@@ -196,7 +201,7 @@ def draw_perceptron(weights, bias=None, *, x=None, activation="sigmoid", simplif
     parts.append(f"weights {signs}")
     if x is not None:
         parts.append(f"the input ({', '.join(f'{v:.{digits}g}' for v in x)}) gives z = {z:.{digits}g}"
-                     + ("" if simplified or g is None else f" and y-hat = {g(z):.{digits}g}"))
+                     + ("" if simplified else f" and y-hat = {float(g(np.float64(z))):.{digits}g}"))
     parts.append("blue edges positive, red negative, thicker for larger weights")
     ax.set_ylim(-height / 2 - 0.75, height / 2 + 0.6)
     ax.set_aspect("equal")
