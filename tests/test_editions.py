@@ -392,9 +392,11 @@ def test_chapter_text_does_not_run_the_exercises():
 @by_chapter
 def test_solutions_get_full_marks_and_the_blank_copy_zero(editions, chapter):
     from introdl import exercises
-    from introdl.grading import grade_exercise
+    from introdl.grading import grade_exercise, scan
 
     editions.require(chapter)
+    assert scan([cell.source for cell in solution_cells(read(editions.source(chapter)))]) == [], (
+        f"{chapter.name}: the book's own solutions would be flagged for manual grading")
     failures = []
     for edition, fair in ((editions.source(chapter), "full"), (editions.student(chapter), "zero")):
         notebook = read(edition)

@@ -48,7 +48,7 @@ def test_scan_flags_the_routes_around_the_sandbox():
     for source, reason in sources.items():
         found = scan([source])
         assert found and reason in found[0], f"{source!r}: {found}"
-    honest = "def mse(p, t):\n    d = p - t\n    return float(np.mean(d * d))\n"
+    honest = "def mse(p, t):\n    d = p - t\n    return float(np.mean(d * d))\n\ndef predict(model, x):\n    model.eval()\n    return model(x)\n"
     assert scan([honest]) == []
 
 

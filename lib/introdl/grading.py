@@ -54,13 +54,15 @@ FILE_LIMIT = 64 * 1024 ** 2    # bytes any file the sandbox writes may reach
 STARTUP_SECONDS = 20           # the wall clock's allowance beyond the per-call time limits
 CALLS_PER_TEST = 10            # the wall clock allows each test this many calls at the time limit
 
-# Names whose use in a solution cell sends the notebook to manual grading.
+# Builtins whose use in a solution cell sends the notebook to manual grading (as names: a method
+# called `eval`, like a model's, is fine), and names flagged as names or as attributes.
+FLAGGED_BUILTINS = {"exec", "eval", "compile", "open", "__import__", "getattr", "setattr", "delattr",
+                    "globals", "locals", "vars", "breakpoint", "input"}
 FLAGGED_NAMES = {
-    "exec", "eval", "compile", "open", "__import__", "getattr", "setattr", "delattr", "globals",
-    "locals", "vars", "inspect", "importlib", "ctypes", "ctypeslib", "subprocess", "os", "sys",
-    "modules", "builtins", "get_ipython", "signal", "threading", "multiprocessing", "socket",
-    "fromfile", "tofile", "load", "loads", "save", "savez", "savez_compressed", "loadtxt",
-    "savetxt", "genfromtxt", "fromregex", "memmap", "DataSource", "f2py", "testing",
+    "inspect", "importlib", "ctypes", "ctypeslib", "subprocess", "os", "sys", "modules", "builtins",
+    "get_ipython", "signal", "threading", "multiprocessing", "socket", "fromfile", "tofile", "load",
+    "loads", "save", "savez", "savez_compressed", "loadtxt", "savetxt", "genfromtxt", "fromregex",
+    "memmap", "DataSource", "f2py", "testing",
 }
 
 
@@ -76,7 +78,7 @@ def scan(sources):
                    if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names} | {"np", "F", "train"}
         for node in ast.walk(tree):
             found = None
-            if isinstance(node, ast.Name) and (node.id in FLAGGED_NAMES or node.id.startswith("__")):
+            if isinstance(node, ast.Name) and (node.id in FLAGGED_NAMES | FLAGGED_BUILTINS or node.id.startswith("__")):
                 found = f"uses `{node.id}`"
             elif isinstance(node, ast.Attribute) and (node.attr in FLAGGED_NAMES or node.attr.startswith("_")):
                 found = f"uses `.{node.attr}`"
