@@ -13,7 +13,7 @@ class Explorer:
     """A slider over ``grid`` that redraws ``render(value)``.
 
     render: value -> matplotlib Figure (a pure function of the value; the explorer closes it),
-        or value -> PNG bytes (for a renderer that keeps one figure and redraws only what moved).
+        or value -> PNG bytes (for a renderer that keeps its own figure, or reuses frames drawn before).
     grid: the values the static twin precomputes (the live slider moves over the same range).
     readout: optional value -> short text shown under the slider ("diverged at step 12").
     log_scale: a logarithmic slider (for learning rates).
