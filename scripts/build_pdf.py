@@ -211,7 +211,7 @@ def main(argv=None):
               "INTRODL_CHROMIUM at another Chromium or Chrome binary.")
         return
     try:
-        result = build_pdf(args.site, out)
+        result = build_pdf(args.site, out, chromium=CHROMIUM)
     except RuntimeError as error:
         sys.exit(f"build_pdf: {error}")
     print(f"{out}: {result['bytes'] / 1e6:.1f} MB, {result['pages']} web pages, "

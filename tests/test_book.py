@@ -321,3 +321,31 @@ def test_the_build_record_counts_the_warnings(tmp_path):
         assert (done.returncode == 0) == (warnings == 0), done.stderr
         assert json.loads(record.read_text(encoding="utf-8")) == {"warnings": warnings, "nitpicky": True,
                                                                   "error": None}
+
+
+def test_chapter_pages_leave_out_the_colab_setup_cell(built_site):
+    """The chapters' setup cell (tagged remove-cell) does nothing outside Colab, so the website
+    and the PDF printed from it leave it out: each chapter's first code is its own imports."""
+    for docname in sorted(NUMBERED):
+        html = built_site.page(docname).read_text(encoding="utf-8")
+        assert "google.colab" not in html, f"{docname}: the Colab setup cell shows on the page"
+        first_code = re.search(r'class="cell_input[^"]*".*?</pre>', html, re.S)
+        assert first_code and re.search(r"\bimport\b", re.sub(r"<[^>]+>", "", first_code.group(0))), (
+            f"{docname}: the first code on the page is not the chapter's imports")
+
+
+def test_build_pdf_without_chromium_says_how_to_get_the_pdf(tmp_path, monkeypatch, capsys):
+    """README command 1 on a machine without Debian's Chromium: the website is built, and the PDF
+    step says how to get the PDF and ends without error; under CI the PDF is required."""
+    import build_pdf
+
+    monkeypatch.setattr(build_pdf, "CHROMIUM", tmp_path / "no-chromium")
+    (tmp_path / "index.html").write_text("<html></html>", encoding="utf-8")  # a built site
+    monkeypatch.delenv("CI", raising=False)
+    build_pdf.main(["--site", str(tmp_path)])
+    said = capsys.readouterr().out
+    assert "no PDF made" in said and "apt-get install chromium" in said and "scripts/build_pdf.py" in said
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(SystemExit) as stopped:
+        build_pdf.main(["--site", str(tmp_path)])
+    assert "not found" in str(stopped.value.code)
