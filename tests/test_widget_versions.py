@@ -9,8 +9,10 @@ followed.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -26,19 +28,32 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def colab_site():
-    """A folder holding Colab's widget packages, made once (later runs reuse it)."""
-    marker = CACHE / "installed.json"
-    if marker.exists() and json.loads(marker.read_text()) == COLAB:
-        return CACHE / "site"
-    wheels, site = CACHE / "wheels", CACHE / "site"
+    """A folder holding Colab's widget packages, made once (later runs reuse it).
+
+    It is made in a temporary folder and renamed into place, so that two test runs at once
+    never see half of it.
+    """
+    ready = CACHE / "ready"
+    if (ready / "installed.json").exists():
+        if json.loads((ready / "installed.json").read_text()) == COLAB:
+            return ready / "site"
+        shutil.rmtree(ready, ignore_errors=True)  # made for other versions
+    CACHE.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=CACHE))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    done = subprocess.run(pip + ["download", "--no-deps", "-d", str(wheels), *COLAB], capture_output=True, text=True)
+    done = subprocess.run(pip + ["download", "--no-deps", "-d", str(work / "wheels"), *COLAB],
+                          capture_output=True, text=True)
     if done.returncode != 0:
+        shutil.rmtree(work)
         pytest.skip(f"cannot download Colab's widget packages from the package registry: {done.stderr[-500:]}")
-    subprocess.run(pip + ["install", "--no-deps", "--no-compile", "--upgrade", "--target", str(site),
-                          *map(str, wheels.glob("*.whl"))], check=True, capture_output=True)
-    marker.write_text(json.dumps(COLAB))
-    return site
+    subprocess.run(pip + ["install", "--no-deps", "--no-compile", "--target", str(work / "site"),
+                          *map(str, (work / "wheels").glob("*.whl"))], check=True, capture_output=True)
+    (work / "installed.json").write_text(json.dumps(COLAB))
+    try:
+        work.rename(ready)
+    except OSError:  # another run put its copy there first
+        shutil.rmtree(work)
+    return ready / "site"
 
 
 BUILD = """\
