@@ -2,7 +2,7 @@
 
 Each picture is drawn from a model of the size its chapter uses and saved as a PNG at 100 dpi with a
 tight bounding box, as the inline backend of Jupyter does. We report the median and the slowest of
-a few runs, and the size of the PNG. The wish is under half a second per picture; the loss landscape
+a few runs, and the size of the PNG, with one BLAS thread as the chapters use. The wish is under half a second per picture; the loss landscape
 also runs 441 forward passes of chapter 12's network (21 × 21 grid, 256 images), which dominate it.
 
 Run: ``python benchmarks/plot_speed.py`` (from the repository root).
@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 from introdl import nn, plots  # noqa: E402
 from introdl.distributed import Replica  # noqa: E402
@@ -64,6 +65,7 @@ def measure(draw, repeats):
 
 
 def main(repeats=5):
+    threadpool_limits(limits=1)  # one BLAS thread, as the chapters run (chapter 12's setup cell)
     print(f"| picture | median (s) | slowest (s) | PNG (kB) |\n| --- | ---: | ---: | ---: |")
     for name, draw in pictures():
         median, slowest, size = measure(draw, repeats if "landscape" not in name else 3)
