@@ -655,7 +655,7 @@ def test_eps_0_with_a_zero_second_moment_is_refused_where_torch_gives_nan(name):
     p = nn.Parameter(start)
     p.grad = grads[0]
     optimizer = getattr(optim, name)([p], eps=0.0)
-    with pytest.raises(NonFiniteError, match=rf"{name}.step\(\) would make the parameter.*eps = 0 and a running "
+    with pytest.raises(NonFiniteError, match=rf"{name}.step\(\) would make the values.*eps = 0 and a running "
                                              r"average of squared gradients that is 0"):
         optimizer.step()
     np.testing.assert_array_equal(p.data, start)
@@ -668,7 +668,7 @@ def test_sgd_whose_step_overflows_is_refused_where_torch_gives_inf():
     assert np.isinf(expected[0])
     p = nn.Parameter(start)
     p.grad = g
-    with pytest.raises(NonFiniteError, match=r"SGD.step\(\) would make the parameter of parameter 0 NaN or "
+    with pytest.raises(NonFiniteError, match=r"SGD.step\(\) would make the values of parameter 0 NaN or "
                                              r"infinite: the step overflows \(lr = 1e\+300"):
         optim.SGD([p], lr=1e300).step()
     np.testing.assert_array_equal(p.data, start)

@@ -290,7 +290,7 @@ def test_fit_names_eps_0_as_the_cause_not_the_learning_rate():
     X[:, 1] = 0.0
     model = small_mlp(rng)
     with pytest.raises(DivergedError, match=r"training stopped at step 1 \(epoch 1\): Adam.step\(\) would make "
-                                            r"the parameter .*eps = 0") as caught:
+                                            r"the values .*eps = 0") as caught:
         fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), eps=0.0), X, y,
             epochs=1, batch_size=16, rng=rng)
     assert "smaller learning rate" not in str(caught.value)

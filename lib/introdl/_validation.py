@@ -3,6 +3,7 @@
 Every public function checks what it is given where it enters the library and, when something is
 wrong, raises an error that says what was expected and what came, before any state is changed.
 """
+import math
 import numbers
 
 import numpy as np
@@ -27,9 +28,12 @@ def as_float_array(x, name, *, ndim=None, allow_empty=False, finite=True):
             raise ValueError(f"{name} must be {wanted}, got {array.ndim}-D with shape {array.shape}")
     if array.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one element")
-    if finite and not np.isfinite(array).all():
+    # ‖x‖² = x·x (one product, no temporary array) is finite only if every element is; only when
+    # it is not, which a huge finite x can also give, are the elements counted one by one.
+    if finite and not math.isfinite(np.vdot(array, array)):
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise NonFiniteError(f"{name} must be finite, got {bad} NaN or infinite value(s)")
+        if bad:
+            raise NonFiniteError(f"{name} must be finite, got {bad} NaN or infinite value(s)")
     return array
 
 

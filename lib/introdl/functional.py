@@ -89,7 +89,11 @@ def log_softmax(z, axis=-1):
     Source: https://pytorch.org/docs/stable/generated/torch.nn.functional.log_softmax.html
     """
     z = as_float_array(z, "z")
-    axis = check_axis(axis, z.ndim)
+    return _log_softmax(z, check_axis(axis, z.ndim))
+
+
+def _log_softmax(z, axis):
+    # The formula, on an array already checked (the cross entropies below check theirs).
     shifted = z - z.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -163,14 +167,14 @@ def cross_entropy(logits, labels):
     Source: https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html
     """
     z, labels = as_logits_and_labels(logits, labels)
-    log_p = log_softmax(z)
+    log_p = _log_softmax(z, -1)
     return float(-np.mean(log_p[np.arange(len(labels)), labels]))
 
 
 def cross_entropy_grad(logits, labels):
     """∂CE/∂z = (softmax(z) − onehot(y)) / N. logits: (N, C), labels: (N,); returns (N, C)."""
     z, labels = as_logits_and_labels(logits, labels)
-    grad = np.exp(log_softmax(z))  # softmax(z), computed as nn.CrossEntropyLoss does
+    grad = np.exp(_log_softmax(z, -1))  # softmax(z), computed as torch's cross entropy does
     grad[np.arange(len(labels)), labels] -= 1.0
     return grad / len(labels)
 

@@ -56,7 +56,7 @@ class Module:
                 "(backward twice, or a module object used at two places in one network, would give a "
                 "wrong gradient). Call the model on the input again before each backward, and use a "
                 "separate module object at each place.")
-        if any(not np.array_equal(array, saved, equal_nan=True) for array, saved in cache):
+        if any(array.shape != saved.shape or (array != saved).any() for array, saved in cache):
             raise RuntimeError(
                 f"{name}.backward: a weight or an input that forward used was changed in place after "
                 "forward (torch raises 'modified by an inplace operation'). Call the model again after "

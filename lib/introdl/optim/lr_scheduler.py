@@ -183,7 +183,7 @@ class CosineAnnealingLR(LRScheduler):
     η_0 = η₀ and η_{T_max} = η_min; past T_max the cosine goes on, so η climbs back towards η₀
     (torch does the same). Torch computes the same values step by step from η_{t−1}; the two
     agree to rounding as long as nothing else changes η. This schedule sets η from t alone, so
-    a change made to ``optimizer.lr`` by hand lasts only until the next ``step()``.
+    a change made to ``optimizer.param_groups[0]["lr"]`` by hand lasts only until the next ``step()``.
 
     Args:
         optimizer (Optimizer): the optimizer whose learning rate is scheduled.

@@ -5,6 +5,7 @@ The layout follows ``torch.optim.Optimizer`` (https://pytorch.org/docs/stable/op
 """
 import copy
 import inspect
+import math
 
 import numpy as np
 
@@ -38,7 +39,7 @@ class Optimizer:
     A subclass writes two methods, on plain ndarrays and the group's hyperparameters:
     ``_initial_state(theta, group)``, the state of a parameter before its first update, and
     ``_update(theta, grad, state, **hyperparameters)``, which changes ``theta`` in place and
-    stores the new state in ``state``. Squares are formed as torch forms them, ``((1 − β)·g)·g``,
+    stores new arrays in ``state`` (it never changes a state array in place). Squares are formed as torch forms them, ``((1 − β)·g)·g``,
     so a large gradient is scaled before it is squared.
     """
 
@@ -77,20 +78,28 @@ class Optimizer:
             check_number(group["lr"], 'param_groups[0]["lr"]', low=0)
             hyperparameters = {name: group[name] for name in self.defaults}
             for index, param in enumerate(group["params"]):
-                if param.grad is None:
-                    continue
-                _check_gradient(param, index)
-                theta = param.data.copy()
-                state = copy.deepcopy(self.state[param]) or self._initial_state(theta, group)
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    self._update(theta, param.grad, state, **hyperparameters)
-                self._check_finite(index, theta, state, param.grad, hyperparameters)
-                updates.append((param, theta, state))
-        for param, theta, state in updates:
+                if param.grad is not None:
+                    _check_gradient(param, index)
+                    updates.append((index, param, group, hyperparameters))
+        new_values = []
+        try:  # an overflow or a 0/0 on the way raises at once; nothing has been changed yet
+            with np.errstate(over="raise", invalid="raise", divide="raise"):
+                for index, param, group, hyperparameters in updates:
+                    new_values.append(self._new_values(param, group, hyperparameters))
+        except FloatingPointError:
+            raise self._non_finite_error(index, param, group, hyperparameters) from None
+        for (_, param, _, _), (theta, state) in zip(updates, new_values):
             param.data[...] = theta
             self.state[param] = state
         self.steps_taken += 1
         return loss
+
+    def _new_values(self, param, group, hyperparameters):
+        """The parameter's values and state after this step, computed on copies."""
+        theta = param.data.copy()
+        state = dict(self.state[param]) or self._initial_state(theta, group)  # _update stores new arrays
+        self._update(theta, param.grad, state, **hyperparameters)
+        return theta, state
 
     def _initial_state(self, theta, group):
         raise NotImplementedError(f"{type(self).__name__} must implement _initial_state(theta, group)")
@@ -98,27 +107,27 @@ class Optimizer:
     def _update(self, theta, grad, state, **hyperparameters):
         raise NotImplementedError(f"{type(self).__name__} must implement _update(theta, grad, state, ...)")
 
-    def _check_finite(self, index, theta, state, grad, hyperparameters):
-        """Raise ``NonFiniteError`` naming the cause if the new ``theta`` or ``state`` is not finite."""
-        arrays = {"the parameter": theta, **{f'state["{key}"]': value for key, value in state.items()
-                                              if isinstance(value, np.ndarray)}}
-        bad = [what for what, array in arrays.items() if not np.isfinite(array).all()]
-        if not bad:
-            return
-        largest = float(np.max(np.abs(grad)))
+    def _non_finite_error(self, index, param, group, hyperparameters):
+        """A ``NonFiniteError`` that names what this step would make NaN or infinite, and why."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            theta, state = self._new_values(param, group, hyperparameters)
+        arrays = {"the values": theta, **{f'state["{key}"]': value for key, value in state.items()
+                                          if isinstance(value, np.ndarray)}}
+        bad = [what for what, array in arrays.items() if not np.isfinite(array).all()] or ["an intermediate"]
+        largest = float(np.max(np.abs(param.grad)))
         if any(np.isinf(state[key]).any() for key in SQUARED_STATE if key in state):
-            cause = (f"the gradient is too large to square: its largest |g| is {largest:.3g}, and "
-                     f"(1 - beta)·g² overflows {theta.dtype} (torch's state becomes infinite too); "
-                     "scale the loss down or clip the gradient")
-        elif hyperparameters.get("eps") == 0:
+            cause = (f"the gradient is too large to square: its largest |g| is {largest:.3g}, and its "
+                     f"square overflows {theta.dtype} even after scaling (torch's state becomes infinite "
+                     "too); scale the loss down or clip the gradient")
+        elif hyperparameters.get("eps") == 0 and any(np.isnan(array).any() for array in arrays.values()):
             cause = ("eps = 0 and a running average of squared gradients that is 0 (a weight whose "
                      "gradient has been 0 so far), so the update divides 0 by 0; use eps > 0, "
                      f"such as the default {inspect.signature(type(self)).parameters['eps'].default:g}")
         else:
             cause = (f"the step overflows (lr = {hyperparameters['lr']:g}, largest |g| = {largest:.3g}); "
                      "try a smaller learning rate")
-        raise NonFiniteError(f"{type(self).__name__}.step() would make {' and '.join(bad)} of parameter "
-                             f"{index} NaN or infinite: {cause}. Nothing was changed.")
+        return NonFiniteError(f"{type(self).__name__}.step() would make {' and '.join(bad)} of parameter "
+                              f"{index} NaN or infinite: {cause}. Nothing was changed.")
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self):
@@ -258,12 +267,19 @@ def _parameter_list(params):
 
 
 def _check_gradient(param, index):
-    """Raise if ``param.grad`` has the wrong shape or holds a NaN or an infinity, naming the parameter."""
+    """Raise if ``param.grad`` has the wrong shape or holds a NaN or an infinity, naming the parameter.
+
+    ‖g‖² = g·g is finite only if every element of g is, so the common case costs one dot product;
+    only when it is not (which a huge finite gradient, above ~1e154, can also give) are the
+    elements looked at one by one.
+    """
     grad = param.grad
     if grad.shape != param.data.shape:
         raise ValueError(f"the gradient of parameter {index} must have the parameter's shape "
                          f"{param.data.shape}, got {grad.shape}")
-    if not np.isfinite(grad).all():
-        bad = grad.size - np.count_nonzero(np.isfinite(grad))
+    if math.isfinite(np.vdot(grad, grad)):  # one product, no temporary array: the common case
+        return
+    bad = grad.size - np.count_nonzero(np.isfinite(grad))  # ‖g‖² = ∞ also for a huge finite g
+    if bad:
         raise NonFiniteError(f"the gradient of parameter {index} ({param!r}) has {bad} NaN or infinite "
                              "value(s); a finite gradient was expected (has the loss diverged?)")
