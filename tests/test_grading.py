@@ -301,3 +301,19 @@ def test_missing_work_is_named(graded):
     lines = [line for line in graded.output.splitlines() if line.startswith("ch07: no submission from")]
     missing = {name for line in lines for name in line.split("from ", 1)[1].split(" (")[0].split(", ")}
     assert "wrong-scalar" in missing and "segfault" in missing and "honest" not in missing, lines
+
+
+def test_a_detached_process_dies_with_the_sandbox(tmp_path):
+    """What a student's code could start (here from outside the import guard) cannot outlive the
+    sandbox: it runs in its own PID namespace, whose processes all die with it."""
+    from introdl import grading
+
+    prefix = grading._sandbox_prefix()
+    if not prefix:
+        pytest.skip("unshare cannot make a PID namespace here; the grader falls back to the process group")
+    marker = tmp_path / "written-later"
+    code = (f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(1); "
+            f"open({str(marker)!r}, \"w\").write(\"x\")'], start_new_session=True)")
+    subprocess.run(prefix + [sys.executable, "-c", code], timeout=30)
+    time.sleep(2)
+    assert not marker.exists()
