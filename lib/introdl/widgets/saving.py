@@ -28,10 +28,16 @@ this Python: it copies ``jupyter-config/introdl.json`` into
 ``<sys.prefix>/etc/jupyter/jupyter_server_config.d``, where ``jupyter lab`` reads its settings (an
 editable install, ``pip install -e``, does not copy such files itself). The live widget in the
 open notebook is not touched: only the file is.
+
+Colab saves notebooks itself, without this hook. It stores the widgets' state in the notebook's
+metadata and hands a saved view its model's state when no kernel is connected (the
+``WidgetEnvironment.getModelState`` of its widget-manager interface, googlecolab/colabtools
+packages/outputframe/lib/index.d.ts), so a reopened chapter shows the explorer as it was left.
 """
 import shutil
 import sys
 from pathlib import Path
+
 CONFIG = Path(__file__).parent / "jupyter-config" / "introdl.json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
