@@ -32,7 +32,8 @@ open notebook is not touched: only the file is.
 Colab saves notebooks itself, without this hook. It stores the widgets' state in the notebook's
 metadata and hands a saved view its model's state when no kernel is connected (the
 ``WidgetEnvironment.getModelState`` of its widget-manager interface, googlecolab/colabtools
-packages/outputframe/lib/index.d.ts), so a reopened chapter shows the explorer as it was left.
+packages/outputframe/lib/index.d.ts), so a reopened chapter should show the explorer as it was
+left; the tests cannot try it, having no Colab.
 """
 import shutil
 import sys
