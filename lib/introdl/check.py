@@ -93,7 +93,8 @@ def check_exercise(exercise_id, function):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             expected = spec.reference(*_copies(args))
-        cases.append((args, run_case(spec, function, args), expected))
+        shown = _copies(args)  # as they were before the learner's call, which may change them
+        cases.append((shown, run_case(spec, function, args), expected))
     results = judge(spec, cases, where=lambda trial: _where(spec, trial, cases[trial][0], function))
     failed = [message for _, _, message in results if message]
     if not failed:
@@ -407,7 +408,7 @@ def _describe_kind(value):
 # --- checks for the chapters' own cells ----------------------------------------------------------
 
 
-class _Ad_hoc:
+class _AdHocSpec:
     """A spec for ``check_function``: an exercise not in ``introdl.exercises``."""
 
     def __init__(self, function, name, seed, trials, rtol, atol, time_limit, hint, new_arrays, inputs_unchanged):
@@ -435,7 +436,7 @@ def check_function(student, reference, *, inputs, seed, name=None, trials=5, rto
         raise TypeError(f"check_function needs seed=<an int> so that every run draws the same inputs, "
                         f"got {seed!r}")
     name = name or getattr(student, "__name__", "your function")
-    spec = _Ad_hoc(getattr(student, "__name__", "f"), name, int(seed), trials, rtol, atol, time_limit, hint,
+    spec = _AdHocSpec(getattr(student, "__name__", "f"), name, int(seed), trials, rtol, atol, time_limit, hint,
                    new_arrays, inputs_unchanged)
     cases = []
     for trial in range(trials):
@@ -444,7 +445,8 @@ def check_function(student, reference, *, inputs, seed, name=None, trials=5, rto
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             expected = reference(*_copies(args))
-        cases.append((args, run_case(spec, student, args), expected))
+        shown = _copies(args)
+        cases.append((shown, run_case(spec, student, args), expected))
     (_, _, message), = judge(spec, cases, where=lambda trial: _where(spec, trial, cases[trial][0], student))
     if message:
         raise AssertionError(message)

@@ -62,7 +62,7 @@ FLAGGED_NAMES = {
     "inspect", "importlib", "ctypes", "ctypeslib", "subprocess", "os", "sys", "modules", "builtins",
     "get_ipython", "signal", "threading", "multiprocessing", "socket", "fromfile", "tofile", "load",
     "loads", "save", "savez", "savez_compressed", "loadtxt", "savetxt", "genfromtxt", "fromregex",
-    "memmap", "DataSource", "f2py", "testing",
+    "memmap", "open_memmap", "npyio", "DataSource", "f2py", "testing",
 }
 
 
