@@ -109,7 +109,7 @@ def check_exercise(exercise_id, function):
 
 def _where(spec, trial, args, function):
     """A public test, its inputs named as the learner's function names its arguments."""
-    names = None if spec.call else _argument_names(function, len(args))
+    names = getattr(spec, "arguments", ()) or (None if spec.call else _argument_names(function, len(args)))
     return _Where(spec, trial, spec.trials, args, names=names)
 
 
@@ -309,7 +309,8 @@ class _Where:
             if written is None:
                 return ""
             lines.append(f"    {label} = {written}")
-        call = "" if self.spec.call else f"\n    {self.spec.function}({', '.join(self.names)})"
+        call = f"\n    {getattr(self.spec, 'shown_call', '')}" if self.spec.call else \
+            f"\n    {self.spec.function}({', '.join(self.names)})"
         return "To run this case yourself:\n" + "\n".join(lines) + call
 
 

@@ -23,6 +23,8 @@ Fields of an ``Exercise``:
   exercises a few library functions the exercise allows); the sandbox binds exactly these.
 * ``parts``: for partial credit, ``(label, index, hint)``: each part compares item ``index`` of
   the result and earns ``points / len(parts)`` on its own.
+* ``arguments``, ``shown_call``: the inputs' names in failure messages, and a line of code that
+  does what ``call`` does with them, where ``call`` stands between the inputs and the function.
 * ``trials``, ``rtol``, ``atol``, ``time_limit`` (seconds for ONE call of ``call``), ``hint``,
   ``new_arrays`` (results may not share memory with inputs), ``inputs_unchanged``.
 """
@@ -57,6 +59,8 @@ class Exercise:
     inputs_unchanged: bool = False
     allowed: tuple = ALLOWED_MODULES
     label: str = field(default="")
+    arguments: tuple = ()  # names of the inputs, where ``call`` builds the function's arguments from them
+    shown_call: str = ""   # the call that ``call`` makes, as a line of code for failure messages
 
     @property
     def name(self):
@@ -191,6 +195,8 @@ def _strict(function, z):
 
 
 exercise(id="ch02-stable-sigmoid", function="stable_sigmoid", seed=203, points=2, call=_strict,
+         arguments=("z",),
+         shown_call="with np.errstate(over='raise', divide='raise', invalid='raise'): stable_sigmoid(z)",
          inputs=lambda rng: (np.concatenate([[-1000.0, 1000.0, 0.0], rng.normal(0.0, 300.0, size=17)]),),
          reference=_F("sigmoid"),
          hint="compute e = np.exp(-np.abs(z)), which is at most 1 and never overflows, and write both "
@@ -215,6 +221,8 @@ def _two_layers(W1, b1, W2, b2, x):
 
 
 exercise(id="ch02-collapse-linear", function="collapse_linear", seed=204, points=2,
+         arguments=("W1", "b1", "W2", "b2", "x"),
+         shown_call='W, b = collapse_linear(W1, b1, W2, b2); x @ W.T + b   # compared with two layers',
          call=_through_collapsed_layer, reference=_two_layers,
          inputs=lambda rng: (rng.normal(size=(5, 3)), rng.normal(size=5), rng.normal(size=(2, 5)),
                              rng.normal(size=2), rng.normal(size=(4, 3))),
@@ -358,6 +366,8 @@ def _sgd_path(A, b, w0, lr, steps):
 
 
 exercise(id="ch05-gradient-descent", function="gradient_descent", seed=502, points=2, inputs=_bowl_inputs,
+         arguments=("A", "b", "w0", "lr", "steps"),
+         shown_call='gradient_descent(lambda w: A @ w - b, w0, lr, steps)',
          call=_descend_bowl, reference=_sgd_path,
          hint="the path has steps + 1 rows: the start, then the weights after each step. Collect the rows "
               "in a list and stack them at the end.")
@@ -378,6 +388,11 @@ def _numerical_gradient_reference(a, b, c, w, h):
 
 
 exercise(id="ch05-numerical-gradient-2d", function="numerical_gradient_2d", seed=503, points=2,
+         arguments=("a", "b", "c", "w", "h"),
+         shown_call=(
+             'numerical_gradient_2d(lambda w: a * w[0] ** 2 + b * w[0] * w[1] + np.sin(c * w[1]) + '
+             'np.exp(0.3 * w[0]), w, h)'
+         ),
          inputs=_numerical_gradient_inputs, reference=_numerical_gradient_reference,
          call=lambda numerical_gradient_2d, a, b, c, w, h: numerical_gradient_2d(_wavy(a, b, c), w, h),
          rtol=1e-6, atol=1e-8, inputs_unchanged=True,
@@ -480,6 +495,11 @@ def _descent_reference(H, c, w0, lr, steps):
 
 
 exercise(id="ch07-run-gradient-descent", function="run_gradient_descent", seed=702, points=3, trials=10,
+         arguments=("H", "c", "w0", "lr", "steps"),
+         shown_call=(
+             'run_gradient_descent(lambda w: 0.5 * (w - c) @ H @ (w - c), lambda w: H @ (w - c), w0, '
+             'lr, steps)'
+         ),
          inputs=_run_inputs, call=_run_on_bowl, reference=_descent_reference,
          parts=(("diverged_at (-1 stands for None)", 1,
                  "after each step t = 1, 2, ... look at the loss; stop and return t as soon as it is not "
@@ -558,6 +578,8 @@ def _adam_inputs(rng):
 
 
 exercise(id="ch08-adam-update", function="adam_update", seed=802, points=3, trials=8, inputs=_adam_inputs,
+         arguments=("w", "grad", "m", "v", "t", "lr", "betas", "eps"),
+         shown_call='adam_update(w, grad, m, v, t, lr, tuple(betas), eps)',
          call=lambda adam_update, w, grad, m, v, t, lr, betas, eps: adam_update(w, grad, m, v, t, lr, tuple(betas), eps),
          reference=_adam_reference, new_arrays=True, inputs_unchanged=True,
          hint="update m and v first; the bias corrections divide by 1 - beta**t with t counting from 1; "
@@ -650,6 +672,11 @@ def _shard_inputs(rng):
 
 
 exercise(id="ch09-average-gradients", function="average_gradients", seed=903, points=2, inputs=_shard_inputs,
+         arguments=("shard_grads", "shard_sizes", "X", "y", "weight", "bias"),
+         shown_call=(
+             'average_gradients(shard_grads, shard_sizes)   # compared with the gradient on all of '
+             'X, y'
+         ),
          call=lambda average_gradients, grads, sizes, *data: average_gradients(grads, sizes),
          reference=lambda grads, sizes, *data: _linear_mse_gradient(*data),
          label="average_gradients (shards of unequal size)",
@@ -694,6 +721,7 @@ def _errors_reference(seed, d, c, X_train, y_train, X_test, y_test):
 
 
 exercise(id="ch10-train-test-errors", function="train_test_errors", seed=1003, points=1, inputs=_errors_inputs,
+         arguments=("network_seed", "d", "c", "X_train", "y_train", "X_test", "y_test"),
          names=("np", "train.predict"), reference=_errors_reference,
          call=lambda train_test_errors, seed, d, c, *data: train_test_errors(_classifier(seed, d, c, hidden=8), *data),
          hint="for each set, the predicted class of a row is the index of its largest logit; the error is "
@@ -718,6 +746,8 @@ def _dropout_inputs(rng):
 
 
 exercise(id="ch11-dropout-forward", function="dropout_forward", seed=1101, points=2, trials=6,
+         arguments=("x", "p", "seed"),
+         shown_call='dropout_forward(x, p, np.random.default_rng(seed))',
          inputs=_dropout_inputs, reference=_dropout_reference,
          call=lambda dropout_forward, x, p, seed: dropout_forward(x, p, np.random.default_rng(seed)),
          hint="draw the mask exactly as described (one call of rng.random with x's shape), then scale the "
@@ -750,6 +780,11 @@ def _curve_inputs(rng):
 
 
 exercise(id="ch11-should-stop", function="should_stop", seed=1103, points=2, trials=20, inputs=_curve_inputs,
+         arguments=("val_losses", "patience"),
+         shown_call=(
+             '[should_stop(list(val_losses[:e]), patience) for e in range(1, len(val_losses) + 1)]   '
+             '# the first True'
+         ),
          call=_stop_epoch, reference=_stop_epoch_reference, label="should_stop (the epoch it stops at)",
          hint="find the epoch of the best loss so far (its FIRST occurrence: a tie is no improvement) and "
               "count how many epochs have passed since it.")
@@ -773,6 +808,8 @@ def _weight_decay_steps(step, w, grads, lr, weight_decay):
 
 
 exercise(id="ch11-sgd-weight-decay", function="sgd_step_with_weight_decay", seed=1104, points=1,
+         arguments=("w", "grads", "lr", "weight_decay"),
+         shown_call='for g in grads: w = sgd_step_with_weight_decay(w, g, lr, weight_decay)',
          inputs=lambda rng: (rng.normal(size=6), rng.normal(size=(4, 6)), float(rng.uniform(0.01, 0.5)),
                              float(rng.uniform(0.001, 0.5))),
          call=_weight_decay_steps, reference=_weight_decay_reference,
@@ -823,6 +860,7 @@ def _early_stopping_reference(*case):
 
 
 exercise(id="ch12-early-stopping-loop", function="fit_with_early_stopping", seed=1201, points=3, trials=3,
+         arguments=("network_seed", "X", "y", "X_val", "y_val", "patience", "seed"),
          names=("np", "train.minibatches", "train.evaluate_loss"), inputs=_early_stopping_inputs,
          call=_early_stopping_yours, reference=_early_stopping_reference, time_limit=30, rtol=1e-12, atol=0,
          label="fit_with_early_stopping (best epoch, stopped epoch (-1 for None), restored validation loss)",
@@ -849,6 +887,7 @@ def _predict_reference(seed, d, c, X):
 
 
 exercise(id="ch12-predict-classes", function="predict_classes", seed=1202, points=2, inputs=_classifier_inputs,
+         arguments=("network_seed", "d", "c", "X"),
          call=_predict_yours, reference=_predict_reference,
          parts=(("classes", 0, "dropout must be off while predicting: switch the model to evaluation mode "
                                "first; the class is the index of the largest logit in each row."),

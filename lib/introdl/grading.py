@@ -62,7 +62,7 @@ FLAGGED_NAMES = {
     "inspect", "importlib", "ctypes", "ctypeslib", "subprocess", "os", "sys", "modules", "builtins",
     "get_ipython", "signal", "threading", "multiprocessing", "socket", "fromfile", "tofile", "load",
     "loads", "save", "savez", "savez_compressed", "loadtxt", "savetxt", "genfromtxt", "fromregex",
-    "memmap", "open_memmap", "npyio", "DataSource", "f2py", "testing",
+    "memmap", "open_memmap", "npyio", "DataSource", "dump", "dumps", "f2py", "testing",
 }
 
 
@@ -192,7 +192,8 @@ def grade_exercise(spec, sources, hidden_seed):
         expected = [spec.reference(*_copies(args)) for args in tests]
     outcomes, report = run_in_sandbox(spec, sources, tests)
     cases = list(zip(tests, outcomes, expected))
-    results = judge(spec, cases, where=lambda trial: _Where(spec, trial, spec.trials, tests[trial], seed="hidden"))
+    results = judge(spec, cases, where=lambda trial: _Where(spec, trial, spec.trials, tests[trial], seed="hidden",
+                                                                   names=spec.arguments or None))
     earned = points_earned(spec, results)
     lines = [message for _, _, message in results if message]
     if not lines:
