@@ -216,6 +216,7 @@ def linear_backward(grad_output, x, weight):
 
     Args:
         grad_output: (N, out), δ = ∂L/∂z. x: (N, in), the layer's input. weight: (out, in).
+            x and weight are those of the forward pass, which checked that they are finite.
 
     Returns:
         (∂L/∂x = δ W of shape (N, in), ∂L/∂W = δᵀ x of shape (out, in), ∂L/∂b = Σₙ δₙ of shape (out,)).
@@ -224,8 +225,8 @@ def linear_backward(grad_output, x, weight):
         ValueError: arrays that are not 2-D, or whose shapes do not fit together.
     """
     delta = as_float_array(grad_output, "grad_output", ndim=2, allow_empty=True)
-    x = as_float_array(x, "x", ndim=2, allow_empty=True)
-    weight = as_float_array(weight, "weight", ndim=2)
+    x = as_float_array(x, "x", ndim=2, allow_empty=True, finite=False)  # forward's, checked there
+    weight = as_float_array(weight, "weight", ndim=2, finite=False)
     if x.shape[1] != weight.shape[1]:
         raise ValueError(f"x {x.shape} needs weight (out, {x.shape[1]}), got weight {weight.shape}")
     if delta.shape != (x.shape[0], weight.shape[0]):

@@ -48,7 +48,7 @@ class Linear(Module):
             raise ValueError(f"Linear({self.in_features}, {self.out_features}) expects input of shape "
                              f"(N, {self.in_features}), got {x.shape}")
         z = F.linear(x, self.weight.data, None if self.bias is None else self.bias.data)  # z = x Wᵀ + b
-        self.save_for_backward(x, self.weight.data)  # the input and the weights z is made of
+        self.save_for_backward(x, self.weight)  # the input and the weights z is made of
         return z
 
     def backward(self, grad_output):

@@ -1,9 +1,9 @@
 """The base class of every layer, activation and network.
 
 ``forward(x)`` computes the output and saves what backward needs (the input it saw, the weights
-it multiplied by) with ``save_for_backward``. ``backward(grad_output)`` takes them back with
-``saved_tensors()``, which releases them, adds ∂L/∂parameter into each parameter's ``.grad`` and
-returns ∂L/∂input. One forward, then at most one backward: as in torch, anything else is refused.
+it multiplied by) with ``save_for_backward``. ``backward(grad_output)`` takes copies of them back
+with ``saved_tensors()``, which releases them, adds ∂L/∂parameter into each parameter's ``.grad``
+and returns ∂L/∂input. One forward, then at most one backward: as in torch, anything else is refused.
 """
 import numpy as np
 
@@ -16,9 +16,10 @@ class Module:
 
     ``module(x)`` and ``module.forward(x)`` do the same. ``backward`` raises ``RuntimeError``
     with no forward before it, when called twice for one forward (torch raises "Trying to
-    backward through the graph a second time"), when a weight or input that forward used was
-    changed in place since (torch raises "modified by an inplace operation"), and so when one
-    module object is used at two places in a network: use a separate object at each place.
+    backward through the graph a second time"), when a weight that forward used was changed in
+    place since (torch raises "modified by an inplace operation"), and so when one module object
+    is used at two places in a network: use a separate object at each place. An input changed in
+    place after forward changes nothing: backward uses the copy that forward kept.
 
     Parameters and sub-modules are found in the attributes, in the order they were assigned,
     which is the order torch registers them in, so ``parameters()`` lines up with the torch twin's.
@@ -37,9 +38,13 @@ class Module:
     def __call__(self, x):
         return self.forward(x)
 
-    def save_for_backward(self, *arrays):
-        """In forward: remember ``arrays`` for backward, with a copy of each to detect later changes."""
-        self._cache = [(array, array.copy()) for array in arrays]
+    def save_for_backward(self, *values):
+        """In forward: keep a copy of each array (an input) or Parameter (a weight) for backward.
+
+        A Parameter is remembered too, so that backward can tell if its values changed since.
+        """
+        self._cache = [(value, value.data.copy()) if isinstance(value, Parameter) else (None, value.copy())
+                       for value in values]
 
     def saved_tensors(self):
         """In backward: the arrays forward saved, as a tuple; the cache is released.
@@ -56,11 +61,12 @@ class Module:
                 "(backward twice, or a module object used at two places in one network, would give a "
                 "wrong gradient). Call the model on the input again before each backward, and use a "
                 "separate module object at each place.")
-        if any(array.shape != saved.shape or (array != saved).any() for array, saved in cache):
-            raise RuntimeError(
-                f"{name}.backward: a weight or an input that forward used was changed in place after "
-                "forward (torch raises 'modified by an inplace operation'). Call the model again after "
-                "changing the weights, then backward.")
+        for parameter, saved in cache:
+            if parameter is not None and not np.array_equal(parameter.data, saved):
+                raise RuntimeError(
+                    f"{name}.backward: a weight that forward multiplied by was changed since (torch raises "
+                    "'modified by an inplace operation'), so the gradient would be wrong. Call the model "
+                    "again after changing the weights, then backward.")
         return tuple(saved for _, saved in cache)
 
     def __getstate__(self):
