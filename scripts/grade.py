@@ -4,7 +4,8 @@ scripts/make_editions.py copies this file into the course directory; run it ther
 
 1. Names: a student's folder submitted/<student>/<assignment>/ that holds one notebook under
    another name (say "04_loss_functions (1).ipynb") gets it renamed to the name the assignment
-   expects; a folder with several unknown notebooks is reported, with the expected name.
+   expects; a folder without the expected notebook and with several others is reported as not
+   graded, with the expected name; other notebooks beside the expected one are named as not graded.
 2. Grades: `nbgrader autograde <assignment> --force` (a re-grade replaces earlier grades), then
    `nbgrader export` writes grades.csv.
 3. Missing work: the students of the gradebook with no submission for the assignment are listed
@@ -43,9 +44,12 @@ def normalise_names(assignment):
         if len(unknown) == 1 and len(missing) == 1:
             (folder / unknown[0]).rename(folder / missing[0])
             print(f"{folder.parent.name}: renamed {unknown[0]!r} to {missing[0]!r}")
-        elif unknown or missing:
-            messages.append(f"{folder.parent.name}: expected {', '.join(expected)} in {folder}, "
+        elif missing:
+            messages.append(f"NOT GRADED: {folder.parent.name}: expected {', '.join(expected)} in {folder}, "
                             f"found {', '.join(present) or 'no notebook'}: rename it and grade again")
+        elif unknown:
+            messages.append(f"{folder.parent.name}: graded {', '.join(expected)}; also in {folder} and not "
+                            f"graded: {', '.join(unknown)} (if that is the work to grade, rename it and grade again)")
     return messages
 
 
@@ -72,7 +76,7 @@ def main(assignments):
                   f"notebook it could not read is graded 0 until it is fixed and graded again", file=sys.stderr)
             status = code
         for message in problems:
-            print(f"NOT GRADED: {message}")
+            print(message)
         missing = students_without_submission(assignment)
         if missing:
             print(f"{assignment}: no submission from {', '.join(missing)} (missing work: their 0 in "

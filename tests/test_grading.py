@@ -52,6 +52,62 @@ def test_scan_flags_the_routes_around_the_sandbox():
     assert scan([honest]) == []
 
 
+def test_scan_flags_routes_that_no_earlier_list_named():
+    """Imports of names from a module, dotted submodules, attribute access by a string, and the
+    builtins an allowed module holds."""
+    sources = {
+        "from numpy import __builtins__ as b\nG = b['__import__']('introdl.functional')": "imports `__builtins__`",
+        "from logging import sys as s": "imports `sys`",
+        "import logging.config\nG = logging.config.BaseConfigurator({}).resolve('m')": "imports `logging.config`",
+        "import numpy.testing as t": "imports `numpy.testing`",
+        "import numpy._core._internal as i": "imports `numpy._core._internal`",
+        "import operator\nm = operator.attrgetter('modules')": "uses `.attrgetter`",
+        "from operator import attrgetter as a\nf = a('x')": "imports `attrgetter`",
+        "import logging\nlogging.re.enum.bltns.exec('import introdl', {})": "uses `.exec`",
+        "text = '{0.__class__}'.format(np)": "uses the string '{0.__class__}'",
+        "import logging\nlogging.basicConfig(filename='../../gradebook.db')": "uses `.basicConfig`",
+        "import logging\nlogging.io.open('x', 'w')": "uses `.io`",
+    }
+    for source, reason in sources.items():
+        found = scan([source])
+        assert any(reason in line for line in found), f"{source!r}: {found}"
+    honest = ('import math\nfrom numpy import exp\nfrom numpy.random import default_rng\nimport numpy.linalg as la\n'
+              'def helper(z):\n    """The sigmoid, in two forms: see the text."""\n    return 1 / (1 + exp(-z))\n\n'
+              "def predict(model, x):\n    model.eval()\n    print(f'{math.pi:.3f} {x.shape}')\n    return model(x)\n")
+    assert scan([honest]) == []
+
+
+def test_every_module_an_allowed_module_holds_is_flagged():
+    """A public attribute chain from a module students may import (``logging.io``,
+    ``logging.re.enum.bltns``) that reaches a module they may not import is flagged by the scan."""
+    import importlib
+    import types
+    import warnings
+
+    from introdl.grading import FLAGGED_BUILTINS, FLAGGED_NAMES
+    from introdl.sandbox import permitted
+    allowed = exercises.ALLOWED_MODULES
+    queue = [importlib.import_module(name) for name in allowed]
+    seen, reached = set(), {}
+    while queue:
+        module = queue.pop()
+        if id(module) in seen:
+            continue
+        seen.add(id(module))
+        for attribute in dir(module):
+            if attribute.startswith("_") or attribute in FLAGGED_NAMES | FLAGGED_BUILTINS:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = getattr(module, attribute, None)
+            if isinstance(value, types.ModuleType):
+                if permitted(value.__name__, allowed):
+                    queue.append(value)
+                else:
+                    reached[f"{module.__name__}.{attribute}"] = value.__name__
+    assert not reached, f"reachable without a flagged name: {reached}"
+
+
 def _spec(**changes):
     base = dict(id="t-square", function="square", seed=1, points=2, inputs=lambda rng: (rng.normal(size=3),),
                 reference=lambda x: x * x)
@@ -105,6 +161,52 @@ def test_the_sandbox_refuses_the_library_and_torch_and_open():
                   "open('x', 'w')\n    return 1 - np.tanh(z) ** 2"):
         earned, text, _ = grade_exercise(spec, [_source(f"def tanh_derivative(z):\n    {route}\n")], 7)
         assert earned == 0 and ("not available when exercises are graded" in text or "NameError" in text), text
+
+
+def test_the_sandbox_refuses_imports_around_its_guard_and_allows_honest_ones():
+    spec = exercises.get("ch02-tanh-derivative")
+    routes = {
+        "from numpy import __builtins__ as b\nG = b['__import__']('introdl.functional', fromlist=['x'])\n": 0,
+        "import logging.config\nG = logging.config.BaseConfigurator({}).resolve('introdl.functional')\n": 0,
+        "from logging import sys as s\nG = s.modules['introdl.exercises']\n": 0,
+        "import math\nfrom numpy import exp\nfrom numpy.random import default_rng\nimport numpy.linalg as la\n"
+        "G = None\n": 1,
+    }
+    body = "def tanh_derivative(z):\n    return (1 - tanh(z) ** 2) if G is None else G.tanh_derivative(z)\n"
+    for route, fair in routes.items():
+        earned, text, _ = grade_exercise(spec, [_source("from numpy import tanh\n" + route + body)], 7)
+        assert earned == fair, f"{route!r}: {earned}\n{text}"
+
+
+def test_a_huge_result_or_message_costs_that_exercise_only_and_stays_short():
+    spec = exercises.get("ch01-perceptron-output")
+    for body, says in (("return np.zeros(30_000_000)", "more than the 16 MB"),
+                       ("return [0.5] * 5_000_000", "more than the 16 MB"),
+                       ("raise ValueError('x' * 10_000_000)", "more characters")):
+        source = _source(f"def perceptron_output(x, w, w0):\n    {body}\n")
+        earned, text, _ = grade_exercise(spec, [source], 7)
+        assert earned == 0 and says in text and len(text) < 20_000, (body, len(text), text[:300])
+
+
+def test_a_notebook_beside_the_expected_one_is_named_and_the_expected_one_graded(tmp_path):
+    import importlib.util
+    module_spec = importlib.util.spec_from_file_location("course_grade", REPO / "scripts" / "grade.py")
+    grade = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(grade)
+    grade.COURSE = tmp_path
+    (tmp_path / "release" / "ch01").mkdir(parents=True)
+    (tmp_path / "release" / "ch01" / "01_perceptron.ipynb").write_text("{}")
+    for student, names in {"two": ["01_perceptron.ipynb", "01_perceptron (1).ipynb"],
+                           "none": ["a.ipynb", "b.ipynb"], "renamed": ["01_perceptron (2).ipynb"]}.items():
+        folder = tmp_path / "submitted" / student / "ch01"
+        folder.mkdir(parents=True)
+        for name in names:
+            (folder / name).write_text("{}")
+    messages = grade.normalise_names("ch01")
+    two = next(m for m in messages if m.startswith("two:"))
+    assert "graded 01_perceptron.ipynb" in two and "01_perceptron (1).ipynb" in two and "NOT GRADED" not in two
+    assert any(m.startswith("NOT GRADED: none:") for m in messages)
+    assert (tmp_path / "submitted" / "renamed" / "ch01" / "01_perceptron.ipynb").exists()
 
 
 def test_a_segfault_costs_that_exercise_and_nothing_else():

@@ -12,6 +12,8 @@ not allow (``introdl``, ``torch``, ``os``, ``sys``, ...), and ``open``, ``exec``
 """
 import builtins
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -20,6 +22,8 @@ import numpy as np
 from introdl import check, exercises
 
 PRINTED_KEPT = 500            # characters of the student's output kept for the teacher
+MESSAGE_KEPT = 2000           # characters kept of a failure's message (an exception's text)
+RESULT_LIMIT = 16 * 1024 ** 2 # bytes one test's result may take as data
 CELL_TIME_LIMIT = 10.0        # seconds for running one solution cell (defining the functions)
 REMOVED_BUILTINS = ("open", "exec", "eval", "compile", "input", "breakpoint", "help", "exit", "quit")
 
@@ -61,9 +65,36 @@ def from_data(data, arrays):
 
 
 def write(folder, name, value):
+    """Write ``value`` as NAME.json and NAME.npz, each replacing the old file only once complete
+    (a write cut short by the file size limit leaves the previous results readable)."""
     arrays = {}
-    (folder / f"{name}.json").write_text(json.dumps(to_data(value, arrays)))
-    np.savez(folder / f"{name}.npz", **arrays)
+    text = json.dumps(to_data(value, arrays))
+    (folder / f"{name}.json.part").write_text(text)
+    with open(folder / f"{name}.npz.part", "wb") as file:
+        np.savez(file, **arrays)
+    os.replace(folder / f"{name}.npz.part", folder / f"{name}.npz")
+    os.replace(folder / f"{name}.json.part", folder / f"{name}.json")
+
+
+def data_size(value, limit):
+    """About how many bytes ``value`` takes as data (arrays' bytes, 8 per number, a string's length,
+    16 per item of a list, tuple or dict), counted up to just past ``limit``."""
+    size, stack = 0, [value]
+    while stack and size <= limit:
+        item = stack.pop()
+        if isinstance(item, (np.ndarray, np.generic)):
+            size += item.nbytes
+        elif isinstance(item, (str, bytes)):
+            size += len(item)
+        elif isinstance(item, (list, tuple)):
+            size += 16 * len(item)
+            stack.extend(item[:limit // 16 + 1])
+        elif isinstance(item, dict):
+            size += 16 * len(item)
+            stack.extend(list(item.items())[:limit // 16 + 1])
+        else:
+            size += 8
+    return size
 
 
 def read(folder, name):
@@ -96,13 +127,35 @@ class CappedOutput:
         return "".join(self.kept), self.count
 
 
+# Submodules of allowed modules that are refused all the same: NumPy's test tools, compilers and
+# file readers, logging's configuration by dotted names (which imports anything) and its handlers.
+REFUSED_SUBMODULES = {"testing", "f2py", "distutils", "ctypeslib", "npyio", "config", "handlers"}
+
+
+def permitted(name, allowed):
+    """Whether student code may import the module called ``name`` (dotted). Private submodules
+    are allowed here, since NumPy's compiled code imports its own (``numpy._core._methods``)
+    through the builtins of the calling code; a solution that names one is flagged by the scan."""
+    parts = name.split(".")
+    return parts[0] in allowed and not any(part in REFUSED_SUBMODULES for part in parts)
+
+
 def student_builtins(allowed):
-    """Builtins for student code: imports limited to ``allowed`` top-level modules."""
+    """Builtins for student code: imports limited to ``allowed`` top-level modules (less their
+    private and refused submodules), and ``from M import X`` to public names that are not modules
+    outside them (``from logging import sys`` is refused)."""
     def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
-        if level or name.partition(".")[0] not in allowed:
+        if level or not permitted(name, allowed):
             raise ImportError(f"`import {name}` is not available when exercises are graded "
                               f"(allowed: {', '.join(allowed)})")
-        return builtins.__import__(name, globals, locals, fromlist, level)
+        module = builtins.__import__(name, globals, locals, fromlist, level)
+        for item in fromlist or ():
+            value = getattr(module, item, None)
+            # ("__doc__": what imports made by compiled code ask for)
+            if item not in ("*", "__doc__") and (item.startswith("_") or (isinstance(value, type(builtins))
+                                                          and not permitted(value.__name__, allowed))):
+                raise ImportError(f"`from {name} import {item}` is not available when exercises are graded")
+        return module
 
     namespace = {key: value for key, value in vars(builtins).items() if key not in REMOVED_BUILTINS}
     namespace["__import__"] = guarded_import
@@ -133,7 +186,10 @@ def main(folder):
     tests = read(folder, "inputs")
     printed = CappedOutput()
     sys.stdout = sys.stderr = printed
+    # a file written past the size limit raises OSError here instead of killing the process
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     namespace, problems = run_solutions(spec, task["sources"])
+    problems = [_cut(problem) for problem in problems]
     function = namespace.get(spec.function)
     outcomes = []
     for args in tests:
@@ -142,10 +198,23 @@ def main(folder):
             outcome = check.Failed(f"{spec.function} is not defined ({why}).")
         else:
             outcome = check.run_case(spec, function, tuple(args))
-        outcomes.append({"failed": outcome.message} if isinstance(outcome, check.Failed) else {"result": outcome})
+        if not isinstance(outcome, check.Failed):
+            if data_size(outcome, RESULT_LIMIT) > RESULT_LIMIT:
+                outcome = check.Failed(f"{spec.name} returned more than the {RESULT_LIMIT // 1024 ** 2} MB "
+                                       f"of data that a result may take.")
+        outcomes.append({"failed": _cut(outcome.message)} if isinstance(outcome, check.Failed)
+                        else {"result": outcome})
         text, count = printed.excerpt()
         write(folder, "results", {"outcomes": outcomes, "printed": text, "printed_count": count,
                                   "problems": problems})
+
+
+def _cut(message):
+    """At most MESSAGE_KEPT characters of a message (an exception's text may be megabytes)."""
+    message = str(message)
+    if len(message) <= MESSAGE_KEPT:
+        return message
+    return f"{message[:MESSAGE_KEPT]} ... ({len(message) - MESSAGE_KEPT} more characters)"
 
 
 if __name__ == "__main__":
