@@ -79,7 +79,8 @@ def slider_html(frames, labels, *, description, readouts=None, initial_index=0, 
     text follows the frame. The arrow keys move the slider.
 
     Where the inline script cannot run (a notebook opened in JupyterLab before it is trusted,
-    which strips scripts), the slider stays hidden and a line says what to run: the reader
+    which strips scripts and the ``hidden`` attribute but keeps inline styles), the slider stays
+    hidden (``display:none``) and a line says what to run: the reader
     sees the initial frame, its readout and that line, never a control that does nothing.
     """
     if not frames or len(frames) != len(labels):
@@ -110,7 +111,7 @@ def slider_html(frames, labels, *, description, readouts=None, initial_index=0, 
     images = "\n".join(f'<img class="introdl-explorer-frame" src="{src}" alt="{e(text)}" style="max-width:100%;height:auto">'
                        for src, text in zip(sources[i], alts[i]))
     return f"""<div class="introdl-explorer" id="{uid}" style="font-family:sans-serif">
-<div class="introdl-explorer-controls" hidden>
+<div class="introdl-explorer-controls" style="display:none">
 <div style="display:flex;flex-wrap:wrap;align-items:center;gap:0.3em 0.8em">
 <label for="{uid}-range">{e(description)}</label>
 <input type="range" id="{uid}-range" min="0" max="{len(frames) - 1}" step="1" value="{i}" aria-valuetext="{e(valuetexts[i])}" style="width:20em;max-width:100%">
@@ -124,7 +125,7 @@ def slider_html(frames, labels, *, description, readouts=None, initial_index=0, 
 </div>
 <script>
 (function () {{
-  var root = document.getElementById("{uid}");
+  var root = document.currentScript.parentNode;
   var data = {data};
   var slider = root.querySelector("input[type=range]");
   var frames = root.querySelectorAll(".introdl-explorer-frame");
@@ -140,8 +141,8 @@ def slider_html(frames, labels, *, description, readouts=None, initial_index=0, 
     root.querySelector(".introdl-explorer-readout").textContent = data.readout[k];
   }}
   slider.addEventListener("input", show);
-  root.querySelector(".introdl-explorer-note").hidden = true;
-  root.querySelector(".introdl-explorer-controls").hidden = false;
+  root.querySelector(".introdl-explorer-note").style.display = "none";
+  root.querySelector(".introdl-explorer-controls").style.display = "";
 }})();
 </script>
 </div>"""
