@@ -67,6 +67,12 @@ def test_scan_flags_routes_that_no_earlier_list_named():
         "text = '{0.__class__}'.format(np)": "uses the string '{0.__class__}'",
         "import logging\nlogging.basicConfig(filename='../../gradebook.db')": "uses `.basicConfig`",
         "import logging\nlogging.io.open('x', 'w')": "uses `.io`",
+        # the frames of the grader's own code, reached from a running generator
+        "def walk():\n    yield gen.gi_frame.f_back.f_globals\ngen = walk()": "uses `.gi_frame`",
+        # an attribute read as a keyword of a class pattern
+        "match np.add:\n    case object(__globals__=g):\n        pass": "matches the attribute `__globals__`",
+        # typing evaluates a string annotation in a globals dict the caller gives (real builtins there)
+        "import typing\ndef f(x: ann):\n    pass\ntyping.get_type_hints(f, globalns=d)": "uses `.get_type_hints`",
     }
     for source, reason in sources.items():
         found = scan([source])

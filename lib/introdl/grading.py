@@ -63,8 +63,12 @@ FLAGGED_NAMES = {
     "get_ipython", "signal", "threading", "multiprocessing", "socket", "fromfile", "tofile", "load",
     "loads", "save", "savez", "savez_compressed", "loadtxt", "savetxt", "genfromtxt", "fromregex",
     "memmap", "open_memmap", "npyio", "DataSource", "dump", "dumps", "f2py", "testing", "distutils",
-    # attribute access by a name held in a string (operator's getattr)
-    "attrgetter", "methodcaller",
+    # attribute access by a name held in a string (operator's getattr); code evaluated by typing
+    # (with a globals dict of the caller's choosing, hence the real builtins)
+    "attrgetter", "methodcaller", "get_type_hints", "ForwardRef",
+    # the frames of running code, whose globals are the grader's (``gen.gi_frame.f_back.f_globals``)
+    "gi_frame", "cr_frame", "ag_frame", "gi_code", "cr_code", "ag_code", "f_back", "f_globals",
+    "f_locals", "f_builtins", "f_code", "tb_frame", "tb_next", "co_code", "co_consts",
     # logging's file writers and its configuration by dotted names (which imports anything)
     "config", "handlers", "basicConfig", "FileHandler",
     # modules outside ALLOWED_MODULES that an allowed module holds as a public attribute
@@ -114,6 +118,11 @@ def scan(sources):
             elif isinstance(node, ast.Attribute) and (node.attr in FLAGGED_NAMES | FLAGGED_ATTRIBUTES
                                                       or node.attr.startswith("_")):
                 found = f"uses `.{node.attr}`"
+            elif isinstance(node, ast.MatchClass) and [
+                    name for name in node.kwd_attrs if name in FLAGGED_NAMES | FLAGGED_ATTRIBUTES or name.startswith("_")]:
+                # ``case object(__globals__=g)`` reads an attribute as a keyword of a class pattern
+                bad = [name for name in node.kwd_attrs if name in FLAGGED_NAMES | FLAGGED_ATTRIBUTES or name.startswith("_")]
+                found = f"matches the attribute `{bad[0]}`"
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "eval" \
                     and (node.args or node.keywords):
                 found = "uses `.eval(...)` on a value"
