@@ -11,7 +11,12 @@ scripts/make_editions.py copies this file into the course directory; run it ther
 3. Missing work: the students of the gradebook with no submission for the assignment are listed
    (in grades.csv they have a score of 0, like a blank submission).
 
-Exits with nbgrader's status when autograde fails (its log says which notebook and why).
+4. Manual grading: the students whose submission has a cell flagged for manual grading are listed
+   (until it is graded by hand, grades.csv counts that cell as 0).
+
+A submitted notebook that cannot be read (cut short, not JSON) is left out of autograde and named
+as not graded. Exits with 1 then, or with nbgrader's status when autograde fails (its log says
+which notebook and why).
 """
 import os
 import subprocess
@@ -53,6 +58,37 @@ def normalise_names(assignment):
     return messages
 
 
+def unreadable_notebooks(assignment):
+    """{student: message} for each submission whose notebook cannot be read as a notebook (cut
+    short, not JSON): autograde would stop on it, so it is left out and named instead."""
+    import nbformat
+    found = {}
+    for folder in sorted((COURSE / "submitted").glob(f"*/{assignment}")):
+        for name in expected_notebooks(assignment):
+            path = folder / name
+            if not path.exists():
+                continue
+            try:
+                nbformat.read(path, as_version=4)
+            except Exception as err:  # noqa: BLE001 (whatever nbformat raises, the file is unusable)
+                cause = err.__cause__ or err  # nbformat's NotJSONError wraps json's message, which says where
+                reason = f"{type(cause).__name__}: {str(cause).strip()[:200]}"
+                found[folder.parent.name] = (f"NOT GRADED: {folder.parent.name}: {path} is not a notebook that "
+                                             f"can be read ({reason}): repair it or ask for it again, then grade again")
+    return found
+
+
+def students_needing_manual_grade(assignment):
+    """Students whose submission has a grade that needs grading by hand (flagged by the scan)."""
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{COURSE / 'gradebook.db'}") as gradebook:
+        try:
+            submissions = gradebook.assignment_submissions(assignment)
+        except Exception:  # noqa: BLE001 (no such assignment in the gradebook yet)
+            return []
+        return sorted(submission.student.id for submission in submissions if submission.needs_manual_grade)
+
+
 def students_without_submission(assignment):
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{COURSE / 'gradebook.db'}") as gradebook:
@@ -70,13 +106,20 @@ def main(assignments):
             raise SystemExit(f"no assignment {assignment!r} in {COURSE / 'release'}: run "
                              f"scripts/make_editions.py --chapters {assignment[2:]} first")
         problems = normalise_names(assignment)
-        code = nbgrader("autograde", assignment, "--force")
+        unreadable = unreadable_notebooks(assignment)
+        exclude = [f"--CourseDirectory.student_id_exclude={','.join(unreadable)}"] if unreadable else []
+        code = nbgrader("autograde", assignment, "--force", *exclude)
         if code:
             print(f"nbgrader autograde {assignment} exited {code}: see the lines marked [ERROR] above; a "
-                  f"notebook it could not read is graded 0 until it is fixed and graded again", file=sys.stderr)
+                  f"notebook it could not grade is graded 0 until it is fixed and graded again", file=sys.stderr)
             status = code
-        for message in problems:
+        for message in problems + list(unreadable.values()):
             print(message)
+        status = status or (1 if unreadable else 0)
+        manual = [student for student in students_needing_manual_grade(assignment) if student not in unreadable]
+        if manual:
+            print(f"{assignment}: to grade by hand in the formgrader, from {', '.join(manual)} (their score in "
+                  f"grades.csv counts no flagged cell until you grade it)")
         missing = students_without_submission(assignment)
         if missing:
             print(f"{assignment}: no submission from {', '.join(missing)} (missing work: their 0 in "

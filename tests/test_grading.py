@@ -194,14 +194,32 @@ def test_a_huge_result_or_message_costs_that_exercise_only_and_stays_short():
         assert earned == 0 and says in text and len(text) < 20_000, (body, len(text), text[:300])
 
 
-def test_a_notebook_beside_the_expected_one_is_named_and_the_expected_one_graded(tmp_path):
+def _course_script(course):
+    """scripts/grade.py as the course directory ``course`` runs it (with one notebook for ch01)."""
     import importlib.util
     module_spec = importlib.util.spec_from_file_location("course_grade", REPO / "scripts" / "grade.py")
     grade = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(grade)
-    grade.COURSE = tmp_path
-    (tmp_path / "release" / "ch01").mkdir(parents=True)
-    (tmp_path / "release" / "ch01" / "01_perceptron.ipynb").write_text("{}")
+    grade.COURSE = course
+    (course / "release" / "ch01").mkdir(parents=True)
+    (course / "release" / "ch01" / "01_perceptron.ipynb").write_text("{}")
+    return grade
+
+
+def test_a_notebook_that_cannot_be_read_is_named_with_where_it_breaks(tmp_path):
+    grade = _course_script(tmp_path)
+    good = nbformat.v4.new_notebook()
+    for student, text in {"cut-short": nbformat.writes(good)[:40], "fine": nbformat.writes(good)}.items():
+        folder = tmp_path / "submitted" / student / "ch01"
+        folder.mkdir(parents=True)
+        (folder / "01_perceptron.ipynb").write_text(text)
+    found = grade.unreadable_notebooks("ch01")
+    assert list(found) == ["cut-short"]
+    assert found["cut-short"].startswith("NOT GRADED: cut-short:") and "line " in found["cut-short"]
+
+
+def test_a_notebook_beside_the_expected_one_is_named_and_the_expected_one_graded(tmp_path):
+    grade = _course_script(tmp_path)
     for student, names in {"two": ["01_perceptron.ipynb", "01_perceptron (1).ipynb"],
                            "none": ["a.ipynb", "b.ipynb"], "renamed": ["01_perceptron (2).ipynb"]}.items():
         folder = tmp_path / "submitted" / student / "ch01"
@@ -402,6 +420,13 @@ def test_graded_notebooks_stay_small_whatever_a_student_prints(graded):
     assert path.stat().st_size < MAX_NOTEBOOK_BYTES
     assert re.search(r"Your code printed \(the first 500 of \d{8} characters\)",
                      graded.cell_text("prints-5mb", "ch04", "ch04-mse-test"))
+
+
+def test_work_flagged_for_manual_grading_is_named(graded):
+    # its score in grades.csv leaves the flagged cells out until they are graded by hand
+    lines = [line for line in graded.output.splitlines() if line.startswith("ch04: to grade by hand")]
+    named = {name for line in lines for name in line.split("from ", 1)[1].split(" (")[0].split(", ")}
+    assert {"patches-checker", "ipython-hook"} <= named and "honest" not in named, lines
 
 
 def test_missing_work_is_named(graded):
