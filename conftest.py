@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 FIRST = [
-    "tests/test_browser.py", "tests/test_editions.py", "tests/test_book.py",
+    "tests/test_browser.py", "tests/test_editions.py", "tests/test_book.py", "tests/test_grading.py",
     "book/09_mini_batches.ipynb", "book/11_regularization.ipynb", "book/08_adaptive_optimizers.ipynb",
     "book/10_overfitting.ipynb", "book/12_putting_it_together.ipynb", "book/07_learning_rate.ipynb",
     "book/05_gradient_descent.ipynb",
