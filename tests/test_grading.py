@@ -65,7 +65,7 @@ def test_scan_flags_routes_that_no_earlier_list_named():
         "from operator import attrgetter as a\nf = a('x')": "imports `attrgetter`",
         "import logging\nlogging.re.enum.bltns.exec('import introdl', {})": "uses `.exec`",
         "text = '{0.__class__}'.format(np)": "uses the string '{0.__class__}'",
-        "import logging\nlogging.basicConfig(filename='../../gradebook.db')": "uses `.basicConfig`",
+        "import logging\nlogging.basicConfig(filename='../../gradebook.db')": "passes a `filename`",
         "import logging\nlogging.io.open('x', 'w')": "uses `.io`",
         # the frames of the grader's own code, reached from a running generator
         "def walk():\n    yield gen.gi_frame.f_back.f_globals\ngen = walk()": "uses `.gi_frame`",
@@ -73,13 +73,17 @@ def test_scan_flags_routes_that_no_earlier_list_named():
         "match np.add:\n    case object(__globals__=g):\n        pass": "matches the attribute `__globals__`",
         # typing evaluates a string annotation in a globals dict the caller gives (real builtins there)
         "import typing\ndef f(x: ann):\n    pass\ntyping.get_type_hints(f, globalns=d)": "uses `.get_type_hints`",
+        # dataclasses writes code from field names (here an annotation named by a string built at run time)
+        "import dataclasses\nX = dataclasses.dataclass(type('X', (), {u + 'annotations' + u: {name: int}}))":
+            "imports `dataclasses`",
     }
     for source, reason in sources.items():
         found = scan([source])
         assert any(reason in line for line in found), f"{source!r}: {found}"
     honest = ('import math\nfrom numpy import exp\nfrom numpy.random import default_rng\nimport numpy.linalg as la\n'
-              'def helper(z):\n    """The sigmoid, in two forms: see the text."""\n    return 1 / (1 + exp(-z))\n\n'
-              "def predict(model, x):\n    model.eval()\n    print(f'{math.pi:.3f} {x.shape}')\n    return model(x)\n")
+              'def helper(z):\n    """The sigmoid, in two forms, as torch.sigmoid: see the text."""\n    return 1 / (1 + exp(-z))\n\n'
+              "def predict(model, x):\n    model.eval()\n    print(f'{math.pi:.3f} {x.shape}', 'testing', 'load')\n"
+              "    numbers, queue, config, types = [1, 2], [], {'re': 1}, None\n    return model(x)\n")
     assert scan([honest]) == []
 
 
@@ -90,7 +94,7 @@ def test_every_module_an_allowed_module_holds_is_flagged():
     import types
     import warnings
 
-    from introdl.grading import FLAGGED_BUILTINS, FLAGGED_NAMES
+    from introdl.grading import FLAGGED_ATTRIBUTES
     from introdl.sandbox import permitted
     allowed = exercises.ALLOWED_MODULES
     queue = [importlib.import_module(name) for name in allowed]
@@ -101,7 +105,7 @@ def test_every_module_an_allowed_module_holds_is_flagged():
             continue
         seen.add(id(module))
         for attribute in dir(module):
-            if attribute.startswith("_") or attribute in FLAGGED_NAMES | FLAGGED_BUILTINS:
+            if attribute.startswith("_") or attribute in FLAGGED_ATTRIBUTES:
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -233,6 +237,25 @@ def test_a_notebook_beside_the_expected_one_is_named_and_the_expected_one_graded
     assert (tmp_path / "submitted" / "renamed" / "ch01" / "01_perceptron.ipynb").exists()
 
 
+def test_a_module_changed_through_an_alias_is_seen_while_the_code_runs():
+    """``m = np; m.shares_memory = ...`` passes the scan (m is not known to be NumPy) and would
+    let a buffer that is the gradient itself pass as a new array; the sandbox reports the change."""
+    spec = exercises.get("ch08-momentum-step")
+    body = ("def momentum_step(w, grad, buffer, lr, momentum):\n"
+            "    new_buffer = grad if buffer is None else momentum * buffer + grad\n"
+            "    return w - lr * new_buffer, new_buffer\n")
+    cheat = _source("m = np\nm.shares_memory = m.may_share_memory = lambda *a, **k: False\n" + body)
+    assert scan([cheat]) == []
+    reasons = []
+    grade_exercise(spec, [cheat], 7, reasons)
+    assert reasons and "`numpy.shares_memory`" in reasons[0], reasons
+    honest = _source("import warnings\nnp.seterr(all='ignore')\nnp.set_printoptions(precision=3)\n"
+                     "warnings.simplefilter('ignore')\nnp.random.seed(0)\n" + body.replace("grad if", "grad.copy() if"))
+    reasons = []
+    earned, text, _ = grade_exercise(spec, [honest], 7, reasons)
+    assert earned == spec.points and reasons == [], (reasons, text)
+
+
 def test_a_segfault_costs_that_exercise_and_nothing_else():
     crash = "def mse(p, t):\n    return float(np.lib.stride_tricks.as_strided(p, shape=(10**9,), strides=(4096,)).sum())\n"
     earned, text, _ = grade_exercise(exercises.get("ch04-mse"), [_source(crash)], 7)
@@ -333,6 +356,8 @@ CLASS = {
         "return float(np.lib.stride_tricks.as_strided(prediction, shape=(10**9,), strides=(4096,)).sum())")}),
         {"ch04-mse-test": 0, "ch04-binary-cross-entropy-test": 1, "ch04-softmax-cross-entropy-test": 2})},
     "renamed": {"ch04": (lambda c, e: honest_except(c, e, {}), "full")},
+    "patches-numpy-by-alias": {"ch04": (lambda c, e: honest_except(c, e, {"ch04-mse": (
+        "m = np\nm.mean = lambda *a, **k: 0.0\nreturn 0.0")}), {"ch04-mse-test": "manual"})},
 }
 RENAMED = {"renamed": "04_loss_functions (1).ipynb"}
 

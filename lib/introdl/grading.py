@@ -23,7 +23,9 @@ A static scan (``scan``) of the solution cells flags for manual grading any use 
 ``eval``, ``open``, ``getattr``, dunder or private attributes, ``inspect``, ``os``, ``sys``,
 file reading and writing, ``get_ipython``, or an assignment to an attribute of a module: the
 reason is printed in each graded cell, and ``FlagForManualGrading`` (after nbgrader's
-``SaveAutoGrades``) marks those grades as needing manual grading in the gradebook.
+``SaveAutoGrades``) marks those grades as needing manual grading in the gradebook. The sandbox
+also reports any module attribute that the code changed while it ran (through an alias the scan
+cannot follow); that exercise is flagged the same way.
 
 What this does not defend against: the sandbox runs as the teacher's user, so code that gets out
 of it (through a hole in NumPy, or a way around the scan) can do what the teacher can. For a
@@ -63,14 +65,22 @@ FLAGGED_NAMES = {
     "get_ipython", "signal", "threading", "multiprocessing", "socket", "fromfile", "tofile", "load",
     "loads", "save", "savez", "savez_compressed", "loadtxt", "savetxt", "genfromtxt", "fromregex",
     "memmap", "open_memmap", "npyio", "DataSource", "dump", "dumps", "f2py", "testing", "distutils",
-    # attribute access by a name held in a string (operator's getattr); code evaluated by typing
-    # (with a globals dict of the caller's choosing, hence the real builtins)
-    "attrgetter", "methodcaller", "get_type_hints", "ForwardRef",
+    # attribute access by a name held in a string (operator's getattr); code that the standard
+    # library evaluates or writes from strings a caller gives (typing's annotations, with a globals
+    # dict of the caller's choosing; dataclasses' generated methods, from the field names)
+    "attrgetter", "methodcaller", "get_type_hints", "ForwardRef", "dataclasses", "dataclass",
+    "make_dataclass",
+    # logging's file writers
+    "FileHandler",
+}
+# Flagged as attributes (and as parts of an imported name) only: as a variable's name they are
+# harmless, and likely (``numbers``, ``queue``, ``config``).
+FLAGGED_ATTRIBUTE_NAMES = {
     # the frames of running code, whose globals are the grader's (``gen.gi_frame.f_back.f_globals``)
     "gi_frame", "cr_frame", "ag_frame", "gi_code", "cr_code", "ag_code", "f_back", "f_globals",
     "f_locals", "f_builtins", "f_code", "tb_frame", "tb_next", "co_code", "co_consts",
-    # logging's file writers and its configuration by dotted names (which imports anything)
-    "config", "handlers", "basicConfig", "FileHandler",
+    # logging's configuration by dotted names (which imports anything) and its handlers
+    "config", "handlers",
     # modules outside ALLOWED_MODULES that an allowed module holds as a public attribute
     # (``logging.io``, ``logging.re.enum.bltns``): tests/test_grading.py finds them all
     "io", "re", "enum", "bltns", "types", "traceback", "linecache", "tokenize", "pickle", "atexit",
@@ -79,24 +89,27 @@ FLAGGED_NAMES = {
 }
 # Builtins that are flagged as attributes too (``some_module.exec(...)``); ``eval`` only when it is
 # given something to evaluate (a model's ``.eval()`` takes nothing).
-FLAGGED_ATTRIBUTES = FLAGGED_BUILTINS - {"eval", "input"}
+FLAGGED_ATTRIBUTES = FLAGGED_BUILTINS - {"eval", "input"} | FLAGGED_NAMES | FLAGGED_ATTRIBUTE_NAMES
 
 
 def _flagged_string(text):
     """A string constant that names what a solution may not reach: a dunder name anywhere in it
-    (``"__globals__"``, ``"{0.__class__}"``), or a dotted name with a flagged part (``"sys.modules"``,
-    ``"introdl.functional"``)."""
+    (``"__globals__"``, ``"{0.__class__}"``), the library or torch, or a dotted name with a flagged
+    part (``"sys.modules"``). A single word (``"testing"``, ``"load"``) is not flagged: reaching an
+    attribute by its name needs ``getattr`` or ``attrgetter``, which are."""
     if "__" in text:
         return True
     parts = text.split(".")
-    return all(part.isidentifier() for part in parts) and any(
-        part in FLAGGED_NAMES | FLAGGED_BUILTINS | {"introdl", "torch"} for part in parts)
+    if not all(part.isidentifier() for part in parts):
+        return False
+    return parts[0] in ("introdl", "torch") or len(parts) > 1 and any(
+        part in FLAGGED_ATTRIBUTES | FLAGGED_BUILTINS for part in parts)
 
 
 def _flagged_module(name):
     """The first part of a dotted module name that a solution may not import, or None."""
     for part in name.split("."):
-        if part in FLAGGED_NAMES | {"introdl", "torch"} or part.startswith("_"):
+        if part in FLAGGED_ATTRIBUTES | {"introdl", "torch"} or part.startswith("_"):
             return part
     return None
 
@@ -115,13 +128,12 @@ def scan(sources):
             found = None
             if isinstance(node, ast.Name) and (node.id in FLAGGED_NAMES | FLAGGED_BUILTINS or node.id.startswith("__")):
                 found = f"uses `{node.id}`"
-            elif isinstance(node, ast.Attribute) and (node.attr in FLAGGED_NAMES | FLAGGED_ATTRIBUTES
-                                                      or node.attr.startswith("_")):
+            elif isinstance(node, ast.Attribute) and (node.attr in FLAGGED_ATTRIBUTES or node.attr.startswith("_")):
                 found = f"uses `.{node.attr}`"
             elif isinstance(node, ast.MatchClass) and [
-                    name for name in node.kwd_attrs if name in FLAGGED_NAMES | FLAGGED_ATTRIBUTES or name.startswith("_")]:
+                    name for name in node.kwd_attrs if name in FLAGGED_ATTRIBUTES or name.startswith("_")]:
                 # ``case object(__globals__=g)`` reads an attribute as a keyword of a class pattern
-                bad = [name for name in node.kwd_attrs if name in FLAGGED_NAMES | FLAGGED_ATTRIBUTES or name.startswith("_")]
+                bad = [name for name in node.kwd_attrs if name in FLAGGED_ATTRIBUTES or name.startswith("_")]
                 found = f"matches the attribute `{bad[0]}`"
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "eval" \
                     and (node.args or node.keywords):
@@ -216,7 +228,7 @@ def run_in_sandbox(spec, sources, tests):
         try:
             report = sandbox.read(folder, "results")
         except Exception:  # noqa: BLE001 (missing, cut short or not data: every test then failed)
-            report = {"outcomes": [], "printed": "", "printed_count": 0, "problems": []}
+            report = {"outcomes": [], "printed": "", "printed_count": 0, "problems": [], "changed": []}
     outcomes = [Failed(item["failed"]) if "failed" in item else item["result"] for item in report["outcomes"]]
     stopped = (f"The grading process running your code stopped ({ended or 'it exited'}) during this test: "
                f"it exited, crashed or was killed. Tests after it did not run.")
@@ -236,13 +248,19 @@ def _ending(returncode):
     return f"exit code {returncode}"
 
 
-def grade_exercise(spec, sources, hidden_seed):
-    """(points earned, the text of the verdict, whether it passed completely)."""
+def grade_exercise(spec, sources, hidden_seed, reasons=None):
+    """(points earned, the text of the verdict, whether it passed completely).
+
+    reasons: a list to which reasons for manual grading seen while the code ran are appended (the
+    module attributes it changed: ``m = np; m.errstate = ...`` escapes the static scan's eye).
+    """
     tests = [hidden_inputs(spec, hidden_seed, trial) for trial in range(spec.trials)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = [spec.reference(*_copies(args)) for args in tests]
     outcomes, report = run_in_sandbox(spec, sources, tests)
+    if reasons is not None and report.get("changed"):
+        reasons.append(f"while it ran, the code changed {', '.join(f'`{name}`' for name in report['changed'])}")
     cases = list(zip(tests, outcomes, expected))
     results = judge(spec, cases, where=lambda trial: _Where(spec, trial, spec.trials, tests[trial], seed="hidden",
                                                                    names=spec.arguments or None))
@@ -284,17 +302,20 @@ class GradeOutsideKernel(NbGraderPreprocessor):
             meta = _nbgrader(cell)
             if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
                 continue
-            cell.outputs = self.verdict(meta, sources, hidden_seed, reasons)
-            if reasons:
+            cell.outputs, manual = self.verdict(meta, sources, hidden_seed, reasons)
+            if manual:
                 flagged.append(meta["grade_id"])
         return nb, resources
 
     def verdict(self, meta, sources, hidden_seed, reasons):
+        """(the graded cell's outputs, whether its grade needs manual grading)."""
         exercise_id = meta["grade_id"].removesuffix("-test")
         if exercise_id not in exercises.EXERCISES:
-            return [_error(f"no exercise {exercise_id!r} in introdl.exercises: this cell cannot be graded")]
+            return [_error(f"no exercise {exercise_id!r} in introdl.exercises: this cell cannot be graded")], bool(reasons)
         spec = exercises.EXERCISES[exercise_id]
-        earned, text, passed = grade_exercise(spec, sources, hidden_seed)
+        seen = []  # what the code did while it ran: flags this exercise
+        earned, text, passed = grade_exercise(spec, sources, hidden_seed, seen)
+        reasons = reasons + seen
         outputs = []
         if reasons:
             outputs.append(new_output("stream", name="stdout", text=(
@@ -302,11 +323,12 @@ class GradeOutsideKernel(NbGraderPreprocessor):
                 + "\n  ".join(reasons[:10]) + f"\nThe automatic verdict, for reference ({earned:g} of "
                 f"{spec.points:g} points):\n")))
         if passed:
-            return outputs + [new_output("stream", name="stdout", text=text + "\n")]
+            return outputs + [new_output("stream", name="stdout", text=text + "\n")], bool(reasons)
         if earned > 0:
             return outputs + [new_output("stream", name="stdout", text=text + "\n"),
-                              new_output("execute_result", data={"text/plain": f"{earned:g}"}, execution_count=1)]
-        return outputs + [_error(text)]
+                              new_output("execute_result", data={"text/plain": f"{earned:g}"},
+                                         execution_count=1)], bool(reasons)
+        return outputs + [_error(text)], bool(reasons)
 
 
 def _error(text):

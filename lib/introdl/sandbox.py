@@ -3,8 +3,9 @@
 ``introdl.grading`` starts it, one process per exercise, in an empty folder DIR holding
 ``task.json`` (the exercise id, the solution cells' source, the test inputs as data) and
 ``inputs.npz``. It writes ``results.json`` and ``results.npz`` there: each test's result as data
-(arrays, numbers, None, tuples; never pickle), or the message of what went wrong, and an excerpt
-of what the student's code printed. It compares nothing: the grader does, in its own process.
+(arrays, numbers, None, tuples; never pickle), or the message of what went wrong, an excerpt
+of what the student's code printed, and the names of module attributes the student's code changed
+(a reason for manual grading). It compares nothing: the grader does, in its own process.
 
 Student code runs with builtins of its own: ``__import__`` refuses every module the exercise does
 not allow (``introdl``, ``torch``, ``os``, ``sys``, ...), and ``open``, ``exec``, ``eval``,
@@ -179,6 +180,29 @@ def run_solutions(spec, sources):
     return namespace, problems
 
 
+def module_snapshot():
+    """Every loaded module's bindings, to tell later whether student code changed one (say
+    ``m = np; m.errstate = ...``, which the static scan does not see through the alias)."""
+    return {name: (module, dict(vars(module))) for name, module in list(sys.modules.items())
+            if module is not None and hasattr(module, "__dict__")}
+
+
+def changed_modules(snapshot):
+    """``["numpy.errstate", ...]``: the bindings in ``snapshot`` that are now different or gone."""
+    changed = []
+    for name, (module, before) in snapshot.items():
+        if sys.modules.get(name) is not module:
+            changed.append(name)
+            continue
+        now = vars(module)
+        changed += [f"{name}.{key}" for key, value in before.items()
+                    if key != "__warningregistry__" and now.get(key, _GONE) is not value]
+    return changed
+
+
+_GONE = object()
+
+
 def main(folder):
     folder = Path(folder)
     task = json.loads((folder / "task.json").read_text())
@@ -188,8 +212,10 @@ def main(folder):
     sys.stdout = sys.stderr = printed
     # a file written past the size limit raises OSError here instead of killing the process
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    snapshot = module_snapshot()
     namespace, problems = run_solutions(spec, task["sources"])
     problems = [_cut(problem) for problem in problems]
+    changed = changed_modules(snapshot)
     function = namespace.get(spec.function)
     outcomes = []
     for args in tests:
@@ -204,9 +230,10 @@ def main(folder):
                                        f"of data that a result may take.")
         outcomes.append({"failed": _cut(outcome.message)} if isinstance(outcome, check.Failed)
                         else {"result": outcome})
+        changed = changed or changed_modules(snapshot)
         text, count = printed.excerpt()
         write(folder, "results", {"outcomes": outcomes, "printed": text, "printed_count": count,
-                                  "problems": problems})
+                                  "problems": problems, "changed": changed[:10]})
 
 
 def _cut(message):
