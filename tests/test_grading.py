@@ -256,6 +256,20 @@ def test_a_module_changed_through_an_alias_is_seen_while_the_code_runs():
     assert earned == spec.points and reasons == [], (reasons, text)
 
 
+def test_a_namedtuple_counts_as_the_tuple_it_is_and_its_own_methods_do_not_run():
+    """The self-check accepts a namedtuple of (grad_x, grad_W, grad_b); so must the grader. A list
+    subclass whose ``__iter__`` never ends is read through list's own iteration, without hanging."""
+    spec = exercises.get("ch06-linear-backward")
+    source = _source("from collections import namedtuple\nGrads = namedtuple('Grads', 'grad_x grad_W grad_b')\n"
+                     "class Endless(list):\n    def __iter__(self):\n        while True:\n            yield 0.0\n\n"
+                     "def linear_backward(grad_output, x, W):\n"
+                     "    return Grads(grad_output @ W, grad_output.T @ x, Endless(grad_output.sum(axis=0)))\n")
+    started = time.perf_counter()
+    earned, text, _ = grade_exercise(spec, [source], 7)
+    assert earned == spec.points, text
+    assert time.perf_counter() - started < 30
+
+
 def test_a_segfault_costs_that_exercise_and_nothing_else():
     crash = "def mse(p, t):\n    return float(np.lib.stride_tricks.as_strided(p, shape=(10**9,), strides=(4096,)).sum())\n"
     earned, text, _ = grade_exercise(exercises.get("ch04-mse"), [_source(crash)], 7)

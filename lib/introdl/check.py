@@ -227,10 +227,13 @@ def _argument_names(function, count):
 
 
 def _arrays_in(value):
+    """The arrays in a result (read through tuple's and list's own iteration: a subclass's
+    ``__iter__`` does not run)."""
     if isinstance(value, np.ndarray):
         return [value]
     if isinstance(value, (tuple, list)):
-        return [array for item in value for array in _arrays_in(item)]
+        items = tuple.__iter__(value) if isinstance(value, tuple) else list.__iter__(value)
+        return [array for item in items for array in _arrays_in(item)]
     return []
 
 

@@ -33,17 +33,28 @@ REMOVED_BUILTINS = ("open", "exec", "eval", "compile", "input", "breakpoint", "h
 
 
 def to_data(value, arrays):
-    """``value`` as JSON, its arrays (and NumPy scalars, to keep their dtype) put into ``arrays``."""
+    """``value`` as JSON, its arrays (and NumPy scalars, to keep their dtype) put into ``arrays``.
+
+    A subclass of tuple, list, dict, int, float or str (a namedtuple) is read through its base
+    class, so it counts as what it is, and none of its own methods runs here.
+    """
     if isinstance(value, (np.ndarray, np.generic)) and np.asarray(value).dtype.kind in "biufc":
         key = f"a{len(arrays)}"
         arrays[key] = np.asarray(value)
         return {"array" if isinstance(value, np.ndarray) else "scalar": key}
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if value is None or isinstance(value, bool):
         return {"value": value}
-    if isinstance(value, (tuple, list)):
-        return {type(value).__name__: [to_data(item, arrays) for item in value]}
-    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return {"dict": {key: to_data(item, arrays) for key, item in value.items()}}
+    for base, plain in ((int, int.__int__), (float, float.__float__), (str, str.__str__)):
+        if isinstance(value, base):
+            return {"value": plain(value)}
+    if isinstance(value, tuple):
+        return {"tuple": [to_data(item, arrays) for item in tuple.__iter__(value)]}
+    if isinstance(value, list):
+        return {"list": [to_data(item, arrays) for item in list.__iter__(value)]}
+    if isinstance(value, dict):
+        items = list(dict.items(value))
+        if all(type(key) is str for key, _ in items):
+            return {"dict": {key: to_data(item, arrays) for key, item in items}}
     return {"object": type(value).__name__}
 
 
@@ -88,11 +99,13 @@ def data_size(value, limit):
         elif isinstance(item, (str, bytes)):
             size += len(item)
         elif isinstance(item, (list, tuple)):
-            size += 16 * len(item)
-            stack.extend(item[:limit // 16 + 1])
+            items = list(tuple.__iter__(item) if isinstance(item, tuple) else list.__iter__(item))
+            size += 16 * len(items)
+            stack.extend(items[:limit // 16 + 1])
         elif isinstance(item, dict):
-            size += 16 * len(item)
-            stack.extend(list(item.items())[:limit // 16 + 1])
+            items = list(dict.items(item))
+            size += 16 * len(items)
+            stack.extend(items[:limit // 16 + 1])
         else:
             size += 8
     return size
