@@ -214,3 +214,29 @@ def test_check_exercise_reports_each_failing_part():
 def test_check_exercise_names_an_unknown_exercise():
     with pytest.raises(KeyError, match="no exercise 'ch99-nothing'"):
         check_exercise("ch99-nothing", print)
+
+
+def test_the_self_check_warns_of_what_grading_will_not_give(capsys):
+    """A function that passes here by calling what the grader's sandbox does not bind
+    (``train.predict`` where the exercise gives only np, the library's functional module, scipy)
+    gets a ✓ and the names it will miss when graded; honest imports of allowed modules get none."""
+    import functools
+    import math
+    import operator
+
+    from introdl import train
+    namespace = {"np": np, "train": train, "F": F, "math": math, "functools": functools, "operator": operator,
+                 "exp": np.exp, "__name__": "__main__"}
+    exec("def helper(model, X):\n    return train.predict(model, X)\n\n"
+         "def through_helper(model, X):\n    return helper(model, X).argmax(axis=1)\n\n"
+         "def honest(model, X):\n    was = model.training\n    model.eval()\n"
+         "    scale = functools.reduce(operator.mul, [1.0, math.sqrt(1.0), float(exp(0.0))])\n"
+         "    out = (scale * model(X)).argmax(axis=1)\n    model.train(was)\n    return out\n", namespace)
+    check_exercise("ch12-predict-classes", namespace["through_helper"])
+    out = capsys.readouterr().out
+    assert out.startswith("✓") and "when this exercise is graded, `train` will not be there" in out, out
+    check_exercise("ch12-predict-classes", namespace["honest"])
+    assert "will not be there" not in capsys.readouterr().out
+    exec("def sigmoid_layer_backward(grad_output, z):\n    return grad_output * F.sigmoid_derivative(z)\n", namespace)
+    check_exercise("ch06-sigmoid-layer-backward", namespace["sigmoid_layer_backward"])
+    assert "`F.sigmoid_derivative` will not be there" in capsys.readouterr().out

@@ -99,12 +99,68 @@ def check_exercise(exercise_id, function):
     failed = [message for _, _, message in results if message]
     if not failed:
         print(f"{PASS_MARK} {spec.name} matches the reference on {spec.trials} test inputs (seed {spec.seed}).")
+        missing = unavailable_when_graded(spec, function)
+        if missing:
+            print(f"But when this exercise is graded, {', '.join(f'`{name}`' for name in missing)} will not be "
+                  f"there: graded code gets {', '.join(spec.names)} and may import "
+                  f"{', '.join(getattr(spec, 'allowed', ()))} only. Write that part yourself.")
         return
     if len(results) > 1:
         right = len(results) - len(failed)
         failed.append(f"{right} of {len(results)} parts right: {points_earned(spec, results):g} of "
                       f"{spec.points:g} points.")
     raise AssertionError("\n\n".join(failed))
+
+
+def unavailable_when_graded(spec, function):
+    """What ``function`` uses that the grader's sandbox will not give it: ``["train.predict",
+    "expit (scipy.special)"]``. Followed into the functions it calls that the notebook defines.
+
+    Looks at the globals its code loads: a chapter name's attribute the exercise does not give
+    (``train.predict`` where only ``train.minibatches`` is given), and a module, or an object of a
+    module, outside the modules graded code may import (``introdl``, ``torch``, ``scipy``).
+    A name the notebook defines outside the solution cells cannot be told apart here.
+    """
+    import dis
+    import types
+    allowed = set(getattr(spec, "allowed", ())) | {"builtins", "__main__"}
+    roots = {name.partition(".")[0] for name in getattr(spec, "names", ())}
+    missing, seen, todo = [], set(), [function]
+    while todo:
+        current = todo.pop()
+        code = getattr(current, "__code__", None)
+        if code is None or code in seen:
+            continue
+        seen.add(code)
+        namespace = getattr(current, "__globals__", {})
+        codes = [code]
+        while codes:
+            block = codes.pop()
+            codes += [const for const in block.co_consts if isinstance(const, types.CodeType)]
+            instructions = list(dis.get_instructions(block))
+            for index, instruction in enumerate(instructions):
+                if instruction.opname not in ("LOAD_GLOBAL", "LOAD_NAME"):
+                    continue
+                name = instruction.argval
+                after = instructions[index + 1] if index + 1 < len(instructions) else None
+                attribute = after.argval if after is not None and after.opname in ("LOAD_ATTR", "LOAD_METHOD") else None
+                if name in roots:
+                    if name != "np" and attribute and f"{name}.{attribute}" not in spec.names:
+                        missing.append(f"{name}.{attribute}")
+                    continue
+                if name not in namespace:
+                    continue
+                value = namespace[name]
+                if isinstance(value, types.FunctionType) and value.__module__ == "__main__":
+                    todo.append(value)
+                    continue
+                module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+                if not isinstance(module, str):
+                    continue
+                # C parts of allowed modules go by a leading underscore (functools.reduce is _functools')
+                if module.partition(".")[0].lstrip("_") not in allowed:
+                    missing.append(name if isinstance(value, types.ModuleType) else f"{name} ({module})")
+    return list(dict.fromkeys(missing))
 
 
 def _where(spec, trial, args, function):
