@@ -270,6 +270,15 @@ def test_a_namedtuple_counts_as_the_tuple_it_is_and_its_own_methods_do_not_run()
     assert time.perf_counter() - started < 30
 
 
+def test_ipython_syntax_in_a_solution_cell_becomes_pass_only_where_the_cell_does_not_parse():
+    from introdl.grading import plain_python
+    cell = "%%time\ndef f(x):\n    return x\n%timeit f(1)\n!pip list\n"
+    assert plain_python(cell) == "pass\ndef f(x):\n    return x\npass\npass\n"
+    continued = "y = (1\n     % 2\n     != 3)\n"
+    assert plain_python(continued) == continued
+    assert plain_python("def f(:\n") == "def f(:\n"
+
+
 def test_a_segfault_costs_that_exercise_and_nothing_else():
     crash = "def mse(p, t):\n    return float(np.lib.stride_tricks.as_strided(p, shape=(10**9,), strides=(4096,)).sum())\n"
     earned, text, _ = grade_exercise(exercises.get("ch04-mse"), [_source(crash)], 7)
@@ -315,6 +324,13 @@ def honest_except(chapter, editions, changes):
     for grade_id, code in changes.items():
         solution_cell(notebook, grade_id).source = solution_cell(student, grade_id).source
         answer(notebook, grade_id, code)
+    return notebook
+
+
+def with_magics(notebook):
+    """The notebook with IPython's syntax in a solution cell, as a student who timed it leaves it."""
+    cell = solution_cell(notebook, "ch04-mse")
+    cell.source = "%%time\n" + cell.source + "\n%timeit mse(np.zeros(3), np.ones(3))\n!echo done\n"
     return notebook
 
 
@@ -369,7 +385,7 @@ CLASS = {
     "segfault": {"ch04": (lambda c, e: honest_except(c, e, {"ch04-mse": (
         "return float(np.lib.stride_tricks.as_strided(prediction, shape=(10**9,), strides=(4096,)).sum())")}),
         {"ch04-mse-test": 0, "ch04-binary-cross-entropy-test": 1, "ch04-softmax-cross-entropy-test": 2})},
-    "renamed": {"ch04": (lambda c, e: honest_except(c, e, {}), "full")},
+    "renamed": {"ch04": (lambda c, e: with_magics(honest_except(c, e, {})), "full")},
     "patches-numpy-by-alias": {"ch04": (lambda c, e: honest_except(c, e, {"ch04-mse": (
         "m = np\nm.mean = lambda *a, **k: 0.0\nreturn 0.0")}), {"ch04-mse-test": "manual"})},
 }

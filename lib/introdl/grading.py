@@ -34,6 +34,7 @@ large class, grade in a container or a throw-away account.
 import ast
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -159,6 +160,27 @@ def scan(sources):
             if found:
                 reasons.append(f"solution cell {number}, line {node.lineno}: {found}")
     return reasons
+
+
+def plain_python(source):
+    """A solution cell as plain Python: where it does not parse because of IPython's syntax (a
+    ``%%time`` first line, a ``%timeit ...`` or ``!pip ...`` line), those lines become ``pass``,
+    so a cell that ran in Jupyter defines its functions in the grader too. A cell that parses is
+    left as it is (``%`` and ``!`` may begin a continued line there)."""
+    try:
+        ast.parse(source)
+        return source
+    except SyntaxError:
+        pass
+    lines = source.split("\n")
+    if lines[0].lstrip().startswith("%%"):  # a cell magic: the rest of the cell is Python
+        lines[0] = "pass"
+    plain = "\n".join(re.sub(r"^(\s*)[%!].*$", r"\1pass", line) for line in lines)
+    try:
+        ast.parse(plain)
+    except SyntaxError:
+        return source  # not IPython's syntax: it fails as it would anyway
+    return plain
 
 
 # --- one exercise in the sandbox -----------------------------------------------------------------
@@ -295,7 +317,8 @@ class GradeOutsideKernel(NbGraderPreprocessor):
             raise RuntimeError(f"GradeOutsideKernel.seed_file must name the course's grading_seed file "
                                f"(got {self.seed_file!r}); run scripts/make_editions.py again")
         hidden_seed = int(Path(self.seed_file).read_text().split()[0])
-        sources = [cell.source for cell in nb.cells if cell.cell_type == "code" and _nbgrader(cell).get("solution")]
+        sources = [plain_python(cell.source) for cell in nb.cells
+                   if cell.cell_type == "code" and _nbgrader(cell).get("solution")]
         reasons = scan(sources)
         flagged = resources.setdefault("introdl_manual", [])
         for cell in nb.cells:
