@@ -279,6 +279,15 @@ def test_ipython_syntax_in_a_solution_cell_becomes_pass_only_where_the_cell_does
     assert plain_python("def f(:\n") == "def f(:\n"
 
 
+def test_display_and_print_in_the_function_cost_nothing():
+    """``display``, which every notebook cell has, works in the grader too (it prints)."""
+    spec = exercises.get("ch04-mse")
+    source = _source("def mse(prediction, target):\n    display(prediction.shape)\n    print('mse')\n"
+                     "    return float(np.mean((target - prediction) ** 2))\n")
+    earned, text, _ = grade_exercise(spec, [source], 7)
+    assert earned == spec.points and "Your code printed" in text, text
+
+
 def test_a_segfault_costs_that_exercise_and_nothing_else():
     crash = "def mse(p, t):\n    return float(np.lib.stride_tricks.as_strided(p, shape=(10**9,), strides=(4096,)).sum())\n"
     earned, text, _ = grade_exercise(exercises.get("ch04-mse"), [_source(crash)], 7)
