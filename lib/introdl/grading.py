@@ -107,6 +107,10 @@ def _flagged_string(text):
         part in FLAGGED_ATTRIBUTES | FLAGGED_BUILTINS for part in parts)
 
 
+def _flagged_attribute(name):
+    return name in FLAGGED_ATTRIBUTES or name.startswith("_")
+
+
 def _flagged_module(name):
     """The first part of a dotted module name that a solution may not import, or None."""
     for part in name.split("."):
@@ -129,13 +133,11 @@ def scan(sources):
             found = None
             if isinstance(node, ast.Name) and (node.id in FLAGGED_NAMES | FLAGGED_BUILTINS or node.id.startswith("__")):
                 found = f"uses `{node.id}`"
-            elif isinstance(node, ast.Attribute) and (node.attr in FLAGGED_ATTRIBUTES or node.attr.startswith("_")):
+            elif isinstance(node, ast.Attribute) and _flagged_attribute(node.attr):
                 found = f"uses `.{node.attr}`"
-            elif isinstance(node, ast.MatchClass) and [
-                    name for name in node.kwd_attrs if name in FLAGGED_ATTRIBUTES or name.startswith("_")]:
+            elif isinstance(node, ast.MatchClass) and any(_flagged_attribute(name) for name in node.kwd_attrs):
                 # ``case object(__globals__=g)`` reads an attribute as a keyword of a class pattern
-                bad = [name for name in node.kwd_attrs if name in FLAGGED_ATTRIBUTES or name.startswith("_")]
-                found = f"matches the attribute `{bad[0]}`"
+                found = f"matches the attribute `{next(filter(_flagged_attribute, node.kwd_attrs))}`"
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "eval" \
                     and (node.args or node.keywords):
                 found = "uses `.eval(...)` on a value"
