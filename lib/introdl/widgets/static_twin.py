@@ -34,11 +34,11 @@ def figure_to_png(figure, *, dpi=80, palette=False):
     return buffer.getvalue()
 
 
-PALETTE_COLOURS = 32
+PALETTE_COLOURS = 24
 
 
 def palette_png(pixels, colours=PALETTE_COLOURS):
-    """RGB or RGBA pixels (H, W, 3 or 4) as a PNG with a palette of ``colours`` colours (32).
+    """RGB or RGBA pixels (H, W, 3 or 4) as a PNG with a palette of ``colours`` colours (24).
 
     Line art on white (a few line colours and their antialiased edges) loses nothing visible,
     and the PNG is about 4 times smaller than full colour: the website's static twin embeds one
