@@ -16,20 +16,10 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from introdl.widgets.saving import drop_lost_widget_views
+
 BOOK = Path(__file__).resolve().parent.parent / "book"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def drop_widget_views(notebook):
-    """Remove the widget-view MIME type from every output that also has another view."""
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if WIDGET_VIEW in data and len(data) > 1:
-                del data[WIDGET_VIEW]
 
 
 def execute(path, timeout=600):
@@ -47,9 +37,10 @@ def execute(path, timeout=600):
     client.execute()
     # Live widget state is not reproducible and is not stored, so a stored widget view would
     # show "model not found" in JupyterLab; keep the outputs' other views (the explorers' static
-    # twin in text/html, which needs no kernel) and drop the widget view.
+    # twin in text/html, which needs no kernel) and drop the widget view, as the save hook
+    # does for a reader (introdl.widgets.saving).
     notebook.metadata.pop("widgets", None)
-    drop_widget_views(notebook)
+    drop_lost_widget_views(notebook)
     # The kernelspec exactly as Jupyter writes it, so that opening or trusting a chapter in
     # JupyterLab or Notebook does not rewrite the file.
     notebook.metadata["kernelspec"] = KERNELSPEC
