@@ -288,6 +288,16 @@ def test_display_and_print_in_the_function_cost_nothing():
     assert earned == spec.points and "Your code printed" in text, text
 
 
+def test_a_finalizer_that_never_returns_does_not_hold_the_grader():
+    """An object whose ``__del__`` loops forever, left in the solution cell's namespace, would run
+    at the sandbox's shutdown and hold it until the wall clock (170 s here)."""
+    source = _source("class Stubborn:\n    def __del__(self):\n        while True:\n            pass\n\n"
+                     "keep = Stubborn()\n\n" + HONEST_MSE)
+    started = time.perf_counter()
+    earned, text, _ = grade_exercise(exercises.get("ch04-mse"), [source], 7)
+    assert earned == 1 and time.perf_counter() - started < 30, text
+
+
 def test_a_segfault_costs_that_exercise_and_nothing_else():
     crash = "def mse(p, t):\n    return float(np.lib.stride_tricks.as_strided(p, shape=(10**9,), strides=(4096,)).sum())\n"
     earned, text, _ = grade_exercise(exercises.get("ch04-mse"), [_source(crash)], 7)

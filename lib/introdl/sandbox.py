@@ -261,3 +261,7 @@ def _cut(message):
 
 if __name__ == "__main__":
     main(sys.argv[1])
+    # Every result is written: leave without the interpreter's shutdown, which would run the
+    # finalizers (``__del__``) of the student's objects, and one that never returns would hold the
+    # grader until its wall clock.
+    os._exit(0)
