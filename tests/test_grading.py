@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from introdl import exercises
-from introdl.check import Failed, _Where, judge, run_case
+from introdl.check import Failed, Where, judge, run_case
 from introdl.exercises import Exercise
 from introdl.grading import grade_exercise, scan
 
@@ -127,7 +127,7 @@ def _spec(**changes):
 def test_a_wrong_scalar_says_expected_and_got():
     spec = _spec(inputs=lambda rng: (float(rng.normal()),), reference=lambda x: x * x)
     args = (2.0,)
-    (_, _, message), = judge(spec, [(args, 5.0, 4.0)], where=lambda t: _Where(spec, t, 1, args))
+    (_, _, message), = judge(spec, [(args, 5.0, 4.0)], where=lambda t: Where(spec, t, 1, args))
     assert "expected 4, got 5" in message
 
 
@@ -135,7 +135,7 @@ def test_an_exception_in_one_part_costs_that_part_only():
     spec = _spec(parts=(("first", 0, ""), ("second", 1, "")), reference=lambda x: (x, x))
     args = (np.ones(3),)
     results = judge(spec, [(args, (np.ones(3), "not a number"), (np.ones(3), np.ones(3)))],
-                    where=lambda t: _Where(spec, t, 1, args))
+                    where=lambda t: Where(spec, t, 1, args))
     assert results[0][2] is None and "expected numbers" in results[1][2]
 
 

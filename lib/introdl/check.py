@@ -40,7 +40,7 @@ NOT_DONE = "is not implemented yet"
 LARGEST_PRINTED = 300  # arrays with more entries are described by shape, not printed in full
 
 
-class _OutOfTime(BaseException):
+class OutOfTime(BaseException):
     """Raised inside the learner's call by the timer; a BaseException, so `except Exception` in
     the learner's code cannot swallow it."""
 
@@ -92,8 +92,8 @@ def check_exercise(exercise_id, function):
         args = public_inputs(spec, trial)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            expected = spec.reference(*_copies(args))
-        shown = _copies(args)  # as they were before the learner's call, which may change them
+            expected = spec.reference(*copies_of(args))
+        shown = copies_of(args)  # as they were before the learner's call, which may change them
         cases.append((shown, run_case(spec, function, args), expected))
     results = judge(spec, cases, where=lambda trial: _where(spec, trial, cases[trial][0], function))
     failed = [message for _, _, message in results if message]
@@ -166,7 +166,7 @@ def unavailable_when_graded(spec, function):
 def _where(spec, trial, args, function):
     """A public test, its inputs named as the learner's function names its arguments."""
     names = getattr(spec, "arguments", ()) or (None if spec.call else _argument_names(function, len(args)))
-    return _Where(spec, trial, spec.trials, args, names=names)
+    return Where(spec, trial, spec.trials, args, names=names)
 
 
 def public_inputs(spec, trial):
@@ -202,10 +202,10 @@ def run_case(spec, function, args):
     an exception (with the learner's own lines), out of time, an input changed in place, a result
     sharing memory with an input.
     """
-    before = _copies(args)
+    before = copies_of(args)
 
     def timed(*arguments, **keywords):  # the limit is on each call of the learner's function
-        with _time_limit(spec.time_limit):
+        with limited_to(spec.time_limit):
             return function(*arguments, **keywords)
 
     try:
@@ -216,7 +216,7 @@ def run_case(spec, function, args):
     except NotImplementedError:
         return Failed(f"{spec.name} {NOT_DONE}: replace `raise NotImplementedError()` with your code "
                       f"and run that cell again.")
-    except _OutOfTime:
+    except OutOfTime:
         return Failed(f"{spec.name} did not return within {spec.time_limit:g} s (one call of "
                       f"{spec.function}) — does it loop forever?")
     except Exception as err:
@@ -250,8 +250,8 @@ def _learner_frames(err):
 
 
 @contextlib.contextmanager
-def _time_limit(seconds):
-    """Raise _OutOfTime in the main thread after ``seconds``; no limit where signals are unavailable."""
+def limited_to(seconds):
+    """Raise OutOfTime in the main thread after ``seconds``; no limit where signals are unavailable."""
     usable = (seconds and hasattr(signal, "setitimer")
               and threading.current_thread() is threading.main_thread())
     if not usable:
@@ -259,7 +259,7 @@ def _time_limit(seconds):
         return
 
     def out_of_time(signum, frame):
-        raise _OutOfTime()
+        raise OutOfTime()
 
     previous = signal.signal(signal.SIGALRM, out_of_time)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -293,7 +293,8 @@ def _arrays_in(value):
     return []
 
 
-def _copies(args):
+def copies_of(args):
+    """The arguments with every array copied, so that a call that changes them changes no one else's."""
     return tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args)
 
 
@@ -304,7 +305,7 @@ def judge(spec, cases, where):
     """The verdict on an exercise's test cases, part by part.
 
     cases: ``(args, got, expected)`` per test, ``got`` a result or a ``Failed``.
-    where: ``trial -> _Where`` (how to describe test ``trial`` to the learner).
+    where: ``trial -> Where`` (how to describe test ``trial`` to the learner).
     Returns ``[(label, points of this part, None or the message of its first failing test)]``:
     one entry for an exercise without parts. A part is judged on its own: any exception while
     comparing it fails that part only.
@@ -344,7 +345,7 @@ def _item(got, index, name):
     return got[index]
 
 
-class _Where:
+class Where:
     """One seeded test: its place, its inputs, and how to rebuild it in a cell."""
 
     def __init__(self, spec, trial, trials, args, seed=None, names=None):
@@ -504,8 +505,8 @@ def check_function(student, reference, *, inputs, seed, name=None, trials=5, rto
         args = args if isinstance(args, tuple) else (args,)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            expected = reference(*_copies(args))
-        shown = _copies(args)
+            expected = reference(*copies_of(args))
+        shown = copies_of(args)
         cases.append((shown, run_case(spec, student, args), expected))
     (_, _, message), = judge(spec, cases, where=lambda trial: _where(spec, trial, cases[trial][0], student))
     if message:

@@ -50,7 +50,7 @@ from nbformat.v4 import new_output
 from traitlets import Unicode
 
 from introdl import exercises, sandbox
-from introdl.check import Failed, _Where, _copies, judge, points_earned
+from introdl.check import Failed, Where, copies_of, judge, points_earned
 
 MEMORY_LIMIT = 2 * 1024 ** 3   # bytes of address space for one sandbox
 FILE_LIMIT = 64 * 1024 ** 2    # bytes any file the sandbox writes may reach
@@ -281,12 +281,12 @@ def grade_exercise(spec, sources, hidden_seed, reasons=None):
     tests = [hidden_inputs(spec, hidden_seed, trial) for trial in range(spec.trials)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = [spec.reference(*_copies(args)) for args in tests]
+        expected = [spec.reference(*copies_of(args)) for args in tests]
     outcomes, report = run_in_sandbox(spec, sources, tests)
     if reasons is not None and report.get("changed"):
         reasons.append(f"while it ran, the code changed {', '.join(f'`{name}`' for name in report['changed'])}")
     cases = list(zip(tests, outcomes, expected))
-    results = judge(spec, cases, where=lambda trial: _Where(spec, trial, spec.trials, tests[trial], seed="hidden",
+    results = judge(spec, cases, where=lambda trial: Where(spec, trial, spec.trials, tests[trial], seed="hidden",
                                                                    names=spec.arguments or None))
     earned = points_earned(spec, results)
     lines = [message for _, _, message in results if message]

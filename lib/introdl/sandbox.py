@@ -186,9 +186,9 @@ def run_solutions(spec, sources):
     for number, source in enumerate(sources, start=1):
         try:
             code = compile(source, f"<solution cell {number}>", "exec")
-            with check._time_limit(CELL_TIME_LIMIT):
+            with check.limited_to(CELL_TIME_LIMIT):
                 exec(code, namespace)
-        except check._OutOfTime:
+        except check.OutOfTime:
             problems.append(f"solution cell {number} did not finish within {CELL_TIME_LIMIT:g} s")
         except BaseException as err:  # SystemExit too: a cell that stops costs that cell alone
             problems.append(f"solution cell {number} raised {type(err).__name__}: {err}")
