@@ -28,13 +28,23 @@ def as_float_array(x, name, *, ndim=None, allow_empty=False, finite=True):
             raise ValueError(f"{name} must be {wanted}, got {array.ndim}-D with shape {array.shape}")
     if array.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one element")
-    # ‖x‖² = x·x (one product, no temporary array) is finite only if every element is; only when
-    # it is not, which a huge finite x can also give, are the elements counted one by one.
-    if finite and not math.isfinite(np.vdot(array, array)):
-        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+    if finite:
+        bad = count_non_finite(array)
         if bad:
             raise NonFiniteError(f"{name} must be finite, got {bad} NaN or infinite value(s)")
     return array
+
+
+def count_non_finite(array):
+    """How many elements of the float ndarray ``array`` are NaN or infinite.
+
+    ‖x‖² = x·x (one product, no temporary array) is finite only if every element is, so the common
+    case costs one dot product; only when it is not (which a huge finite x, above ~1e154 in float64,
+    can also give) are the elements counted one by one.
+    """
+    if math.isfinite(np.vdot(array, array)):
+        return 0
+    return int(array.size - np.count_nonzero(np.isfinite(array)))
 
 
 def _as_float_ndarray(x, name):

@@ -5,11 +5,10 @@ The layout follows ``torch.optim.Optimizer`` (https://pytorch.org/docs/stable/op
 """
 import copy
 import inspect
-import math
 
 import numpy as np
 
-from .._validation import check_number
+from .._validation import check_number, count_non_finite
 from ..errors import NonFiniteError
 from ..nn.module import Module
 from ..nn.parameter import Parameter
@@ -267,19 +266,12 @@ def _parameter_list(params):
 
 
 def _check_gradient(param, index):
-    """Raise if ``param.grad`` has the wrong shape or holds a NaN or an infinity, naming the parameter.
-
-    ‖g‖² = g·g is finite only if every element of g is, so the common case costs one dot product;
-    only when it is not (which a huge finite gradient, above ~1e154, can also give) are the
-    elements looked at one by one.
-    """
+    """Raise if ``param.grad`` has the wrong shape or holds a NaN or an infinity, naming the parameter."""
     grad = param.grad
     if grad.shape != param.data.shape:
         raise ValueError(f"the gradient of parameter {index} must have the parameter's shape "
                          f"{param.data.shape}, got {grad.shape}")
-    if math.isfinite(np.vdot(grad, grad)):  # one product, no temporary array: the common case
-        return
-    bad = grad.size - np.count_nonzero(np.isfinite(grad))  # ‖g‖² = ∞ also for a huge finite g
+    bad = count_non_finite(grad)
     if bad:
         raise NonFiniteError(f"the gradient of parameter {index} ({param!r}) has {bad} NaN or infinite "
                              "value(s); a finite gradient was expected (has the loss diverged?)")
