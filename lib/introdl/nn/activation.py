@@ -18,10 +18,7 @@ class _Elementwise(Module):
 
     def backward(self, grad_output):
         (z,) = self.saved_tensors()
-        grad_output = as_float_array(grad_output, "grad_output", allow_empty=True)
-        if grad_output.shape != z.shape:
-            raise ValueError(f"{type(self).__name__}.backward: grad_output must have the shape of the "
-                             f"output {z.shape}, got {grad_output.shape}")
+        grad_output = self._check_grad_output(grad_output, z.shape)
         return grad_output * self.derivative(z)  # ∂L/∂z = ∂L/∂a · g'(z)
 
     def __repr__(self):

@@ -41,10 +41,7 @@ class Dropout(Module):
 
     def backward(self, grad_output):
         (scaled_mask,) = self.saved_tensors()
-        grad_output = as_float_array(grad_output, "grad_output", allow_empty=True)
-        if grad_output.shape != scaled_mask.shape:
-            raise ValueError(f"Dropout.backward: grad_output must have the shape of the output "
-                             f"{scaled_mask.shape}, got {grad_output.shape}")
+        grad_output = self._check_grad_output(grad_output, scaled_mask.shape)
         return grad_output * scaled_mask  # ∂L/∂x = ∂L/∂y · m / (1 − p)
 
     def __repr__(self):

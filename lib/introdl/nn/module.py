@@ -69,6 +69,14 @@ class Module:
                     "again after changing the weights, then backward.")
         return tuple(saved for _, saved in cache)
 
+    def _check_grad_output(self, grad_output, shape):
+        """In backward: ``grad_output`` as a float array of the output's ``shape``, or a ValueError."""
+        grad_output = as_float_array(grad_output, "grad_output", allow_empty=True)
+        if grad_output.shape != shape:
+            raise ValueError(f"{type(self).__name__}.backward: grad_output must have the shape of the "
+                             f"output {shape}, got {grad_output.shape}")
+        return grad_output
+
     def __getstate__(self):
         """For pickle and ``copy.deepcopy``: the module without a pending forward's cache."""
         return {key: value for key, value in vars(self).items() if key != "_cache"}
