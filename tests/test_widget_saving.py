@@ -150,3 +150,18 @@ def test_views_that_can_come_back_or_have_no_picture_are_kept():
     saving.pre_save_hook({"type": "file", "content": "not a notebook"})  # other files are left alone
     with pytest.raises(TypeError, match="expected a notebook"):
         saving.drop_lost_widget_views("chapter.ipynb")
+
+
+def test_enable_needs_no_file_beside_the_module(tmp_path):
+    # A wheel (Binder's `pip install --no-deps .`) holds the library's .py files only: the module
+    # alone, copied away from lib/, must still write the configuration.
+    import importlib.util
+
+    alone = tmp_path / "module" / "saving_alone.py"
+    alone.parent.mkdir()
+    alone.write_text(Path(saving.__file__).read_text(encoding="utf-8"), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("saving_alone", alone)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    written = module.enable(prefix=tmp_path / "env")
+    assert json.loads(written.read_text()) == {"ServerApp": {"jpserver_extensions": {"introdl.widgets.saving": True}}}

@@ -24,10 +24,10 @@ precomputed slider, and after the cells are run again the live slider.
 
 ``introdl.widgets.saving`` is also a Jupyter server extension that runs this on every save
 (autosave and Ctrl+S alike). ``python -m introdl.widgets.saving`` enables it for the Jupyter of
-this Python: it copies ``jupyter-config/introdl.json`` into
-``<sys.prefix>/etc/jupyter/jupyter_server_config.d``, where ``jupyter lab`` reads its settings (an
-editable install, ``pip install -e``, does not copy such files itself). The live widget in the
-open notebook is not touched: only the file is.
+this Python: it writes ``SERVER_CONFIG`` as ``introdl.json`` into
+``<sys.prefix>/etc/jupyter/jupyter_server_config.d``, where ``jupyter lab`` reads its settings (pip
+installs no such file for the library, editable or not). The live widget in the open notebook is
+not touched: only the file is.
 
 Colab saves notebooks itself, without this hook. It stores the widgets' state in the notebook's
 metadata and hands a saved view its model's state when no kernel is connected (the
@@ -35,11 +35,12 @@ metadata and hands a saved view its model's state when no kernel is connected (t
 packages/outputframe/lib/index.d.ts), so a reopened chapter should show the explorer as it was
 left; the tests cannot try it, having no Colab.
 """
-import shutil
+import json
 import sys
 from pathlib import Path
 
-CONFIG = Path(__file__).parent / "jupyter-config" / "introdl.json"
+# The Jupyter server configuration that loads this extension (jupyter_server_config.d/introdl.json).
+SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {"introdl.widgets.saving": True}}}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # Types that draw the output without a kernel: a bundle with one of them needs no widget view.
@@ -85,9 +86,9 @@ def _load_jupyter_server_extension(serverapp):
 def enable(prefix=sys.prefix):
     """Enable the extension for the Jupyter server installed under ``prefix`` (default: this
     Python's environment). Returns the path of the configuration file written."""
-    target = Path(prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / CONFIG.name
+    target = Path(prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / "introdl.json"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(CONFIG, target)
+    target.write_text(json.dumps(SERVER_CONFIG, indent=2) + "\n", encoding="utf-8")
     return target
 
 
