@@ -144,7 +144,6 @@ def binary_cross_entropy_with_logits(logits, target):
 
     log(1 + e^(−|z|)) never overflows, and
     −[y log σ(z) + (1 − y) log(1 − σ(z))] = max(z, 0) − z·y + log(1 + e^(−|z|)).
-   
     Source: https://pytorch.org/docs/stable/generated/torch.nn.BCEWithLogitsLoss.html
     """
     z, y = as_pair(logits, target, names=("logits", "target"))
@@ -163,7 +162,6 @@ def cross_entropy(logits, labels):
     """Softmax cross entropy: −(1/N) Σ_n log softmax(z_n)[y_n].
 
     logits: (N, C) unnormalised scores; labels: (N,) integers in [0, C).
-   
     Source: https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html
     """
     z, labels = as_logits_and_labels(logits, labels)

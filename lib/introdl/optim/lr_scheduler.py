@@ -144,7 +144,6 @@ class StepLR(LRScheduler):
 
 class ExponentialLR(LRScheduler):
     """Multiply the learning rate by γ every epoch, like ``torch.optim.lr_scheduler.ExponentialLR``.
-   
 
     At epoch t (``last_epoch``) > 0::
 
