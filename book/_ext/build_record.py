@@ -27,13 +27,13 @@ class WarningCounter(logging.Handler):
 
     def __init__(self, app):
         super().__init__(level=logging.WARNING)
-        self.app, self.records = app, []
+        self.app, self.records = app, set()  # a LogRecord is hashed by identity
 
     def emit(self, record):
         suppressed = is_suppressed_warning(getattr(record, "type", ""), getattr(record, "subtype", ""),
                                            self.app.config.suppress_warnings)
-        if not suppressed and not any(record is seen for seen in self.records):
-            self.records.append(record)
+        if not suppressed:
+            self.records.add(record)
 
 
 def write_record(app, exception, counter):
