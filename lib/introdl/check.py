@@ -106,9 +106,7 @@ def check_exercise(exercise_id, function):
                   f"{', '.join(getattr(spec, 'allowed', ()))} only. Write that part yourself.")
         return
     if len(results) > 1:
-        right = len(results) - len(failed)
-        failed.append(f"{right} of {len(results)} parts right: {points_earned(spec, results):g} of "
-                      f"{spec.points:g} points.")
+        failed.append(parts_right(spec, results))
     raise AssertionError("\n\n".join(failed))
 
 
@@ -178,6 +176,12 @@ def public_inputs(spec, trial):
 def points_earned(spec, results):
     """``spec.points`` times the fraction of parts that passed."""
     return float(spec.points) * sum(message is None for _, _, message in results) / len(results)
+
+
+def parts_right(spec, results):
+    """The verdict's last line for an exercise of several parts: ``"2 of 3 parts right: 1 of 1.5 points."``"""
+    right = sum(message is None for _, _, message in results)
+    return f"{right} of {len(results)} parts right: {points_earned(spec, results):g} of {spec.points:g} points."
 
 
 # --- one test case: the learner's function called once ------------------------------------------

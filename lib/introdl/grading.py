@@ -50,7 +50,7 @@ from nbformat.v4 import new_output
 from traitlets import Unicode
 
 from introdl import exercises, sandbox
-from introdl.check import Failed, Where, copies_of, judge, points_earned
+from introdl.check import PASS_MARK, Failed, Where, copies_of, judge, parts_right, points_earned
 
 MEMORY_LIMIT = 2 * 1024 ** 3   # bytes of address space for one sandbox
 FILE_LIMIT = 64 * 1024 ** 2    # bytes any file the sandbox writes may reach
@@ -125,7 +125,7 @@ def scan(sources):
     for number, source in enumerate(sources, start=1):
         try:
             tree = ast.parse(source)
-        except SyntaxError as err:  # it will fail to run; nothing to flag
+        except SyntaxError:  # it will fail to run; nothing to flag
             continue
         modules = {alias.asname or alias.name.partition(".")[0] for node in ast.walk(tree)
                    if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names} | {"np", "F", "train"}
@@ -291,9 +291,9 @@ def grade_exercise(spec, sources, hidden_seed, reasons=None):
     earned = points_earned(spec, results)
     lines = [message for _, _, message in results if message]
     if not lines:
-        lines = [f"✓ {spec.name} matches the reference on {spec.trials} grading tests."]
+        lines = [f"{PASS_MARK} {spec.name} matches the reference on {spec.trials} grading tests."]
     elif len(results) > 1:
-        lines.append(f"{len(results) - len(lines)} of {len(results)} parts right: {earned:g} of {spec.points:g} points.")
+        lines.append(parts_right(spec, results))
     text, count = report["printed"], report["printed_count"]
     if count:
         more = f" (the first {len(text)} of {count} characters)" if count > len(text) else ""
