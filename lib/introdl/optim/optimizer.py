@@ -49,11 +49,14 @@ class Optimizer:
         self.state = ParameterState(params)
         self.steps_taken = 0
 
+    def _all_params(self):
+        """Every Parameter of every group, in order: position i is parameter i of ``state_dict()``."""
+        return [param for group in self.param_groups for param in group["params"]]
+
     def zero_grad(self):
         """Forget every gradient (``grad = None``, torch's default ``set_to_none=True``)."""
-        for group in self.param_groups:
-            for param in group["params"]:
-                param.grad = None
+        for param in self._all_params():
+            param.grad = None
 
     def step(self, closure=None):
         """Update every parameter that has a gradient, in place; all of them, or none.
@@ -142,7 +145,7 @@ class Optimizer:
             model.load_state_dict(checkpoint["model"].item())
             optimizer.load_state_dict(checkpoint["optimizer"].item())
         """
-        params = [param for group in self.param_groups for param in group["params"]]
+        params = self._all_params()
         index = {id(param): i for i, param in enumerate(params)}
         state = {index[id(param)]: copy.deepcopy(values) for param, values in self.state.items() if values}
         groups = [{**{k: copy.deepcopy(v) for k, v in group.items() if k != "params"},
@@ -175,7 +178,7 @@ class Optimizer:
             if missing:
                 raise ValueError(f"state_dict lacks the hyperparameter(s) {missing} of "
                                  f"{type(self).__name__}; is it from another kind of optimizer?")
-        params = [param for group in self.param_groups for param in group["params"]]
+        params = self._all_params()
         new_state = {}
         for i, values in state_dict["state"].items():
             if not 0 <= int(i) < len(params):
@@ -193,7 +196,7 @@ class Optimizer:
 
     def __repr__(self):
         settings = ", ".join(f"{name}={self.param_groups[0][name]!r}" for name in self.defaults)
-        n = sum(len(group["params"]) for group in self.param_groups)
+        n = len(self._all_params())
         count = f"{n} parameter" + ("s" if n != 1 else "")
         return f"{type(self).__name__}({count}, {settings})"
 
