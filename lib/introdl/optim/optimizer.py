@@ -14,7 +14,7 @@ from ..nn.module import Module
 from ..nn.parameter import Parameter
 
 # The state entries that hold running sums or averages of squared gradients (or squared steps).
-SQUARED_STATE = ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum", "acc_delta")
+_SQUARED_STATE = ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum", "acc_delta")
 
 
 class Optimizer:
@@ -117,7 +117,7 @@ class Optimizer:
                                           if isinstance(value, np.ndarray)}}
         bad = [what for what, array in arrays.items() if not np.isfinite(array).all()] or ["an intermediate"]
         largest = float(np.max(np.abs(param.grad)))
-        if any(np.isinf(state[key]).any() for key in SQUARED_STATE if key in state):
+        if any(np.isinf(state[key]).any() for key in _SQUARED_STATE if key in state):
             cause = (f"the gradient is too large to square: its largest |g| is {largest:.3g}, and its "
                      f"square overflows {theta.dtype} even after scaling (torch's state becomes infinite "
                      "too); scale the loss down or clip the gradient")
