@@ -38,8 +38,8 @@ class Optimizer:
     A subclass writes two methods, on plain ndarrays and the group's hyperparameters:
     ``_initial_state(theta, group)``, the state of a parameter before its first update, and
     ``_update(theta, grad, state, **hyperparameters)``, which changes ``theta`` in place and
-    stores new arrays in ``state`` (it never changes a state array in place). Squares are formed as torch forms them, ``((1 − β)·g)·g``,
-    so a large gradient is scaled before it is squared.
+    stores new arrays in ``state`` (it never changes a state array in place). Squares are formed
+    as torch forms them, ``((1 − β)·g)·g``, so a large gradient is scaled before it is squared.
     """
 
     def __init__(self, params, defaults):
