@@ -87,14 +87,7 @@ def check_exercise(exercise_id, function):
     from introdl import exercises
 
     spec = exercises.get(exercise_id)
-    cases = []
-    for trial in range(spec.trials):
-        args = public_inputs(spec, trial)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            expected = spec.reference(*copies_of(args))
-        shown = copies_of(args)  # as they were before the learner's call, which may change them
-        cases.append((shown, run_case(spec, function, args), expected))
+    cases = _cases(spec, spec.reference, function, (public_inputs(spec, trial) for trial in range(spec.trials)))
     results = judge(spec, cases, where=lambda trial: _where(spec, trial, cases[trial][0], function))
     failed = [message for _, _, message in results if message]
     if not failed:
@@ -167,10 +160,28 @@ def _where(spec, trial, args, function):
     return Where(spec, trial, spec.trials, args, names=names)
 
 
+def drawn_inputs(inputs, key):
+    """``inputs(np.random.default_rng(key))`` as a tuple of arguments; key: ints, ``[seed, trial]``."""
+    args = inputs(np.random.default_rng(key))
+    return args if isinstance(args, tuple) else (args,)
+
+
 def public_inputs(spec, trial):
     """The inputs of test ``trial`` of an exercise, drawn from its public seed."""
-    args = spec.inputs(np.random.default_rng([spec.seed, trial]))
-    return args if isinstance(args, tuple) else (args,)
+    return drawn_inputs(spec.inputs, [spec.seed, trial])
+
+
+def _cases(spec, reference, function, tests):
+    """``(args, got, expected)`` per test of ``tests`` (an iterable of argument tuples) for
+    ``judge``: args as they were before the learner's call, which may change them."""
+    cases = []
+    for args in tests:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = reference(*copies_of(args))
+        shown = copies_of(args)
+        cases.append((shown, run_case(spec, function, args), expected))
+    return cases
 
 
 def points_earned(spec, results):
@@ -503,15 +514,7 @@ def check_function(student, reference, *, inputs, seed, name=None, trials=5, rto
     name = name or getattr(student, "__name__", "your function")
     spec = _AdHocSpec(getattr(student, "__name__", "f"), name, int(seed), trials, rtol, atol, time_limit, hint,
                    new_arrays, inputs_unchanged)
-    cases = []
-    for trial in range(trials):
-        args = inputs(np.random.default_rng([int(seed), trial]))
-        args = args if isinstance(args, tuple) else (args,)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            expected = reference(*copies_of(args))
-        shown = copies_of(args)
-        cases.append((shown, run_case(spec, student, args), expected))
+    cases = _cases(spec, reference, student, (drawn_inputs(inputs, [int(seed), trial]) for trial in range(trials)))
     (_, _, message), = judge(spec, cases, where=lambda trial: _where(spec, trial, cases[trial][0], student))
     if message:
         raise AssertionError(message)

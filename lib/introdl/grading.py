@@ -44,13 +44,12 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import numpy as np
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbformat.v4 import new_output
 from traitlets import Unicode
 
 from introdl import exercises, sandbox
-from introdl.check import PASS_MARK, Failed, Where, copies_of, judge, parts_right, points_earned
+from introdl.check import PASS_MARK, Failed, Where, copies_of, drawn_inputs, judge, parts_right, points_earned
 
 MEMORY_LIMIT = 2 * 1024 ** 3   # bytes of address space for one sandbox
 FILE_LIMIT = 64 * 1024 ** 2    # bytes any file the sandbox writes may reach
@@ -190,8 +189,7 @@ def plain_python(source):
 
 def hidden_inputs(spec, hidden_seed, trial):
     """The inputs of grading test ``trial``: drawn from the course's seed, not the public one."""
-    args = spec.inputs(np.random.default_rng([int(hidden_seed), spec.seed, trial]))
-    return args if isinstance(args, tuple) else (args,)
+    return drawn_inputs(spec.inputs, [int(hidden_seed), spec.seed, trial])
 
 
 def _sandbox_prefix():
