@@ -78,7 +78,7 @@ c.Autograde.autograde_preprocessors = [
     GradeOutsideKernel, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     FlagForManualGrading, AssignLatePenalties, CheckCellMetadata,
 ]
-c.GradeOutsideKernel.seed_file = os.path.join(root, "grading_seed")
+c.GradeOutsideKernel.seed_file = os.path.join(root, "{seed_file}")
 '''
 TEACHER_CONFIG = '''\
 """nbgrader configuration of this course directory.
@@ -128,7 +128,7 @@ def write_course_directory(course, notebooks):
     """Write the book's nbgrader settings, nbgrader_config.py (only if there is none: a teacher's
     own file is kept) and source/<assignment>/<notebook>.ipynb for each chapter."""
     course.mkdir(parents=True, exist_ok=True)
-    (course / BOOK_CONFIG_NAME).write_text(BOOK_CONFIG.format(course_id=COURSE_ID))
+    (course / BOOK_CONFIG_NAME).write_text(BOOK_CONFIG.format(course_id=COURSE_ID, seed_file=SEED_FILE))
     seed = course / SEED_FILE
     if not seed.exists():  # random per course, written once: re-grading meets the same inputs
         seed.write_text(f"{secrets.randbits(63)}\n")
