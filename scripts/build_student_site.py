@@ -38,7 +38,8 @@ def student_notebook(path):
     notebook = nbformat.read(path, as_version=4)
     notebook, _ = ClearSolutions(enforce_metadata=False).preprocess(notebook, {})
     for cell in notebook.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade") or cell.metadata.get("nbgrader", {}).get("solution"):
+        nbgrader = cell.metadata.get("nbgrader", {})
+        if nbgrader.get("grade") or nbgrader.get("solution"):
             cell.outputs, cell.execution_count = [], None
     return notebook
 
