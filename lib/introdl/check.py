@@ -87,8 +87,7 @@ def check_exercise(exercise_id, function):
     from introdl import exercises
 
     spec = exercises.get(exercise_id)
-    cases = _cases(spec, spec.reference, function, (public_inputs(spec, trial) for trial in range(spec.trials)))
-    results = judge(spec, cases, where=lambda trial: _where(spec, trial, cases[trial][0], function))
+    results = _self_check(spec, spec.reference, function, (public_inputs(spec, trial) for trial in range(spec.trials)))
     failed = [message for _, _, message in results if message]
     if not failed:
         print(f"{PASS_MARK} {spec.name} matches the reference on {spec.trials} test inputs (seed {spec.seed}).")
@@ -171,17 +170,17 @@ def public_inputs(spec, trial):
     return drawn_inputs(spec.inputs, [spec.seed, trial])
 
 
-def _cases(spec, reference, function, tests):
-    """``(args, got, expected)`` per test of ``tests`` (an iterable of argument tuples) for
-    ``judge``: args as they were before the learner's call, which may change them."""
+def _self_check(spec, reference, function, tests):
+    """``judge``'s verdict on the learner's ``function`` against ``reference``, run here on
+    ``tests`` (an iterable of argument tuples)."""
     cases = []
     for args in tests:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             expected = reference(*copies_of(args))
-        shown = copies_of(args)
+        shown = copies_of(args)  # as they were before the learner's call, which may change them
         cases.append((shown, run_case(spec, function, args), expected))
-    return cases
+    return judge(spec, cases, where=lambda trial: _where(spec, trial, cases[trial][0], function))
 
 
 def points_earned(spec, results):
@@ -514,8 +513,8 @@ def check_function(student, reference, *, inputs, seed, name=None, trials=5, rto
     name = name or getattr(student, "__name__", "your function")
     spec = _AdHocSpec(getattr(student, "__name__", "f"), name, int(seed), trials, rtol, atol, time_limit, hint,
                    new_arrays, inputs_unchanged)
-    cases = _cases(spec, reference, student, (drawn_inputs(inputs, [int(seed), trial]) for trial in range(trials)))
-    (_, _, message), = judge(spec, cases, where=lambda trial: _where(spec, trial, cases[trial][0], student))
+    (_, _, message), = _self_check(spec, reference, student,
+                                   (drawn_inputs(inputs, [int(seed), trial]) for trial in range(trials)))
     if message:
         raise AssertionError(message)
     print(f"{PASS_MARK} {name} matches the reference on {trials} test inputs (seed {seed}).")
