@@ -111,7 +111,6 @@ def unavailable_when_graded(spec, function):
     module, outside the modules graded code may import (``introdl``, ``torch``, ``scipy``).
     A name the notebook defines outside the solution cells cannot be told apart here.
     """
-    import dis
     import types
     allowed = set(getattr(spec, "allowed", ())) | {"builtins", "__main__"}
     roots = {name.partition(".")[0] for name in getattr(spec, "names", ())}
@@ -123,34 +122,40 @@ def unavailable_when_graded(spec, function):
             continue
         seen.add(code)
         namespace = getattr(current, "__globals__", {})
-        codes = [code]
-        while codes:
-            block = codes.pop()
-            codes += [const for const in block.co_consts if isinstance(const, types.CodeType)]
-            instructions = list(dis.get_instructions(block))
-            for index, instruction in enumerate(instructions):
-                if instruction.opname not in ("LOAD_GLOBAL", "LOAD_NAME"):
-                    continue
-                name = instruction.argval
-                after = instructions[index + 1] if index + 1 < len(instructions) else None
-                attribute = after.argval if after is not None and after.opname in ("LOAD_ATTR", "LOAD_METHOD") else None
-                if name in roots:
-                    if name != "np" and attribute and f"{name}.{attribute}" not in spec.names:
-                        missing.append(f"{name}.{attribute}")
-                    continue
-                if name not in namespace:
-                    continue
-                value = namespace[name]
-                if isinstance(value, types.FunctionType) and value.__module__ == "__main__":
-                    todo.append(value)
-                    continue
-                module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
-                if not isinstance(module, str):
-                    continue
-                # C parts of allowed modules go by a leading underscore (functools.reduce is _functools')
-                if module.partition(".")[0].lstrip("_") not in allowed:
-                    missing.append(name if isinstance(value, types.ModuleType) else f"{name} ({module})")
+        for name, attribute in _globals_loaded(code):
+            if name in roots:
+                if name != "np" and attribute and f"{name}.{attribute}" not in spec.names:
+                    missing.append(f"{name}.{attribute}")
+                continue
+            if name not in namespace:
+                continue
+            value = namespace[name]
+            if isinstance(value, types.FunctionType) and value.__module__ == "__main__":
+                todo.append(value)
+                continue
+            module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+            if not isinstance(module, str):
+                continue
+            # C parts of allowed modules go by a leading underscore (functools.reduce is _functools')
+            if module.partition(".")[0].lstrip("_") not in allowed:
+                missing.append(name if isinstance(value, types.ModuleType) else f"{name} ({module})")
     return list(dict.fromkeys(missing))
+
+
+def _globals_loaded(code):
+    """``(name, attribute)`` for each global name that ``code`` (and the code nested in it) loads;
+    attribute: the one read from it right away (``train.predict``), or None."""
+    import dis
+    import types
+    codes = [code]
+    while codes:
+        block = codes.pop()
+        codes += [const for const in block.co_consts if isinstance(const, types.CodeType)]
+        instructions = list(dis.get_instructions(block))
+        for instruction, after in zip(instructions, instructions[1:] + [None]):
+            if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+                reads = after is not None and after.opname in ("LOAD_ATTR", "LOAD_METHOD")
+                yield instruction.argval, after.argval if reads else None
 
 
 def _where(spec, trial, args, function):
